@@ -1,0 +1,41 @@
+# One entry point. `make up STACK=dev` deploys; `make test` runs every check the CI runs.
+STACK ?= dev
+ARGS ?=
+VENV := .venv
+BIN := $(VENV)/bin
+# Local file state by default, so no Pulumi Cloud account is needed; export PULUMI_BACKEND_URL to override.
+export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
+export PULUMI_SKIP_UPDATE_CHECK := true
+
+.PHONY: venv test lint preflight preview up destroy lock
+
+$(BIN)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+preflight: venv
+	$(BIN)/python scripts/preflight.py
+
+# The stack is selected, or created from stacks/Pulumi.$(STACK).yaml, then previewed or deployed.
+preview up destroy: preflight
+	@case "$$PULUMI_BACKEND_URL" in file://$(CURDIR)/.pulumi-state) mkdir -p .pulumi-state;; esac
+	pulumi stack select --create $(STACK)
+	pulumi $@ --stack $(STACK) $(if $(filter preview,$@),--diff,) $(ARGS)
+
+# Refreshes the full lock from requirements.in in a throwaway venv.
+lock:
+	rm -rf /tmp/mesh-tracing-lock && python3 -m venv /tmp/mesh-tracing-lock
+	/tmp/mesh-tracing-lock/bin/pip install --quiet -r requirements.in
+	{ echo "# Full lock of requirements.in (pip freeze in a clean venv; refresh with 'make lock')."; \
+	  /tmp/mesh-tracing-lock/bin/pip freeze; } > requirements.txt

@@ -1,0 +1,297 @@
+"""A recording mock engine: runs the real program (or one component) under Pulumi's mocks and returns
+every registered resource with its inputs, parent, dependencies and options, plus the stack outputs.
+"""
+
+import json
+import runpy
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+PROJECT = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["name"]
+STACKS = ("dev", "staging", "prod")
+REMOVE = object()
+"""Override value that deletes a key from the stack file's config."""
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value the program marked secret. Tests assert secrecy by checking for this wrapper."""
+
+    value: Any
+
+    def __repr__(self) -> str:
+        return "Secret([redacted])"
+
+
+@dataclass
+class Res:
+    urn: str
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    parent: str
+    dependencies: list[str]
+    custom: bool
+    remote: bool
+    protect: bool
+    retain_on_delete: bool
+    read: bool = False
+    transforms: list[Any] = field(default_factory=list)
+
+    def at(self, *path: str | int) -> Any:
+        """The input at `path`, failing with the resource's name if any step is absent."""
+        value: Any = self.inputs
+        for step in path:
+            if isinstance(value, Secret):
+                value = value.value
+            try:
+                value = value[step]
+            except (KeyError, IndexError, TypeError) as missing:
+                raise AssertionError(f"{self.type} {self.name}: no input at {path!r}") from missing
+        return value
+
+
+class UnresolvedOutputError(AssertionError):
+    pass
+
+
+@dataclass
+class Run:
+    resources: list[Res]
+    outputs: dict[str, Any]
+
+    def of_type(self, type_: str) -> list[Res]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str | None = None) -> Res:
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        assert len(found) == 1, f"expected one {type_} {name or ''}, found {[r.name for r in found]}"
+        return found[0]
+
+    def named(self, name: str) -> Res:
+        found = [r for r in self.resources if r.name == name]
+        assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Res:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def output(self, name: str) -> Any:
+        assert name in self.outputs, f"stack output {name} was not exported; outputs: {sorted(self.outputs)}"
+        value = self.outputs[name]
+        if isinstance(value, UnresolvedOutputError):
+            raise value
+        return value
+
+    def descendants(self, res: Res) -> list[Res]:
+        children = [r for r in self.resources if r.parent == res.urn]
+        return children + [d for c in children for d in self.descendants(c)]
+
+    def waits_for(self, dependent: Res, prerequisite: Res) -> bool:
+        """Whether the engine creates `prerequisite` before `dependent`: a dependency path, where a
+        dependency on a component covers everything inside it."""
+        seen: set[str] = set()
+        frontier = list(dependent.dependencies)
+        while frontier:
+            urn = frontier.pop()
+            if urn in seen:
+                continue
+            seen.add(urn)
+            if urn == prerequisite.urn:
+                return True
+            res = self.by_urn(urn)
+            frontier += res.dependencies + [d.urn for d in self.descendants(res)]
+        return False
+
+
+def _unwrap(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return Secret(_unwrap(rpc.unwrap_rpc_secret(value)))
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap(v) for v in value]
+    return value
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.resource_id and "metadata" not in state:
+            state["metadata"] = {"name": args.resource_id}  # a read (`.get`) of an existing object
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+        return {}, None
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self) -> None:
+        super().__init__(_Mocks())
+        self.recorded: list[Res] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.recorded.append(
+                Res(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    inputs=_unwrap(rpc.deserialize_properties(request.object)),
+                    parent=request.parent,
+                    dependencies=list(request.dependencies),
+                    custom=request.custom,
+                    remote=request.remote,
+                    protect=request.protect,
+                    retain_on_delete=request.retainOnDelete,
+                    transforms=pulumi_mocks._resolve_callbacks(request.transforms),
+                )
+            )
+        return response
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().ReadResource(request)
+        self.recorded.append(
+            Res(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                inputs={"id": request.id},
+                parent=request.parent,
+                dependencies=list(request.dependencies),
+                custom=True,
+                remote=False,
+                protect=False,
+                retain_on_delete=False,
+                read=True,
+            )
+        )
+        return response
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    """The `config:` map of `stacks/Pulumi.<stack>.yaml`, keyed without the project prefix."""
+    document = yaml.safe_load((PROJECT_DIR / "stacks" / f"Pulumi.{stack}.yaml").read_text()) or {}
+    prefix = f"{PROJECT}:"
+    return {k.removeprefix(prefix): v for k, v in (document.get("config") or {}).items()}
+
+
+def _apply(config: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = config
+    for part in parents:
+        node = node.setdefault(part, {})
+    if value is REMOVE:
+        node.pop(leaf, None)
+    else:
+        node[leaf] = value
+
+
+def _engine_config(config: Mapping[str, Any]) -> dict[str, str]:
+    """Config as the engine hands it to a program: maps and lists as JSON, scalars as strings."""
+    return {
+        f"{PROJECT}:{k}": json.dumps(v) if isinstance(v, dict | list) else str(v) for k, v in config.items()
+    }
+
+
+def _execute(
+    program: Callable[[], object], *, stack: str, config: Mapping[str, str], secret_keys: Iterable[str]
+) -> tuple[_RecordingMonitor, dict[str, Any], BaseException | None]:
+    monitor = _RecordingMonitor()
+    runtime_settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(_Mocks(), project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(dict(config), list(secret_keys))
+    outputs: dict[str, Any] = {}
+
+    async def run() -> None:
+        program()
+        root = pulumi.runtime.get_root_resource()
+        for name, value in getattr(root, "outputs", {}).items():
+            output = pulumi.Output.from_input(value)
+            resolved = await output.future(with_unknowns=True)
+            if not await output.is_known():
+                outputs[name] = UnresolvedOutputError(f"stack output {name} never resolved")
+            elif await output.is_secret():
+                outputs[name] = Secret(resolved)
+            else:
+                outputs[name] = resolved
+
+    error: BaseException | None = None
+    try:
+        _sync_await(run_pulumi_func(run))
+    except Exception as raised:
+        error = raised
+    return monitor, outputs, error
+
+
+def _stack_inputs(
+    stack: str | None,
+    overrides: Mapping[str, Any] | None,
+    secrets: Mapping[str, str] | None,
+) -> tuple[dict[str, str], list[str]]:
+    config = stack_config(stack) if stack else {}
+    for path, value in (overrides or {}).items():
+        _apply(config, path, value)
+    config.update(secrets or {})
+    secret_keys = [f"{PROJECT}:{k}" for k in (secrets or {})]
+    return _engine_config(config), secret_keys
+
+
+def run_program(
+    stack: str | None = "dev",
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    stack_name: str | None = None,
+) -> Run:
+    """Runs `__main__.py` for `stacks/Pulumi.<stack>.yaml` with dotted-path `overrides` and secret config."""
+    config, secret_keys = _stack_inputs(stack, overrides, secrets)
+    monitor, outputs, error = _execute(
+        lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__"),
+        stack=stack_name or stack or "dev",
+        config=config,
+        secret_keys=secret_keys,
+    )
+    if error is not None:
+        raise error
+    return Run(monitor.recorded, outputs)
+
+
+def run_program_expecting_error(
+    stack: str | None = "dev",
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    stack_name: str | None = None,
+) -> tuple[BaseException, list[Res]]:
+    """Like `run_program`, for a run that must fail: returns the error and whatever was registered."""
+    config, secret_keys = _stack_inputs(stack, overrides, secrets)
+    monitor, _, error = _execute(
+        lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__"),
+        stack=stack_name or stack or "dev",
+        config=config,
+        secret_keys=secret_keys,
+    )
+    assert error is not None, "the program was expected to fail but succeeded"
+    return error, monitor.recorded
+
+
+def build(program: Callable[[], object], stack: str = "test") -> Run:
+    """Runs `program` (e.g. one component with hand-written args) under the recording mocks."""
+    monitor, outputs, error = _execute(program, stack=stack, config={}, secret_keys=[])
+    if error is not None:
+        raise error
+    return Run(monitor.recorded, outputs)

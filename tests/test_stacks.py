@@ -1,0 +1,60 @@
+"""The shipped stacks: each renders, and each environment gets its own values."""
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.harness import PROJECT, Run, stack_config
+
+CHART = "kubernetes:helm.sh/v4:Chart"
+
+
+def test_every_stack_renders_a_revisioned_control_plane(stack_run: tuple[str, Run]) -> None:
+    stack, run = stack_run
+    run.one(f"{PROJECT}:index:IstioControlPlane")
+    istiod = run.named("istio-istiod")
+    assert istiod.at("chart") == "istiod", stack
+    assert istiod.at("values", "revision") == run.output("istioRevision") == "1-30-3"
+    assert run.output("injectionLabels") == {"istio.io/rev": "1-30-3"}
+    assert run.output("environment") == stack
+
+
+@pytest.mark.parametrize(
+    ("stack", "sampling", "exposure"),
+    [("dev", 100, "cluster"), ("staging", 10, "internal"), ("prod", 1, "public")],
+)
+def test_stack_files_state_sampling_and_exposure_explicitly(
+    stack: str, sampling: float, exposure: str
+) -> None:
+    config = stack_config(stack)
+    assert config["tracing"]["samplingPercentage"] == sampling
+    assert config["gateway"]["exposure"] == exposure
+
+
+def test_prod_runs_istiod_highly_available(rendered: Callable[[str], Run]) -> None:
+    values = rendered("prod").named("istio-istiod").at("values")
+    assert values["autoscaleEnabled"] is True
+    assert values["autoscaleMin"] >= 2
+    assert values["global"]["defaultPodDisruptionBudget"]["enabled"] is True
+    assert values["pdb"]["minAvailable"] == 1
+    assert values["resources"]["requests"] == {"cpu": "500m", "memory": "2Gi"}
+
+
+def test_dev_runs_a_single_small_istiod(rendered: Callable[[str], Run]) -> None:
+    values = rendered("dev").named("istio-istiod").at("values")
+    assert values["autoscaleEnabled"] is False
+    assert values["replicaCount"] == 1
+    assert values["global"]["defaultPodDisruptionBudget"]["enabled"] is False
+    assert values["resources"]["requests"]["memory"] == "256Mi"
+
+
+def test_staging_autoscales_istiod_from_one_replica(rendered: Callable[[str], Run]) -> None:
+    values = rendered("staging").named("istio-istiod").at("values")
+    assert (values["autoscaleEnabled"], values["autoscaleMin"], values["autoscaleMax"]) == (True, 1, 3)
+
+
+def test_every_stack_exports_only_resolved_outputs(stack_run: tuple[str, Run]) -> None:
+    stack, run = stack_run
+    assert run.outputs, stack
+    for name in run.outputs:
+        run.output(name)  # raises UnresolvedOutput if any never resolved
