@@ -36,8 +36,11 @@ class IstioControlPlaneArgs(TypedDict):
     """The autoscaler's maximum; equal to the minimum means a fixed replica count."""
     istiod_resources: NotRequired[Mapping[str, Mapping[str, str]]]
     """istiod container resources (`requests`, `limits`)."""
-    extension_providers: NotRequired[pulumi.Input[Sequence[Mapping[str, Any]]]]
+    extension_providers: NotRequired[pulumi.Input[Sequence[pulumi.Input[Mapping[str, Any]]]]]
     """`meshConfig.extensionProviders`, e.g. the tracing provider wired to Jaeger."""
+    istiod_secret_env: NotRequired[Mapping[str, pulumi.Input[str]]]
+    """Secret values istiod reads from its environment (e.g. a tracing backend token that an extension
+    provider references with `envName`). Kept in a Secret in the control plane namespace."""
     extra_values: NotRequired[Mapping[str, Mapping[str, Any]]]
     """Escape hatch: values merged last into the chart named by the key (`base`, `istiod`, `cni`)."""
 
@@ -104,6 +107,22 @@ class IstioControlPlane(pulumi.ComponentResource):
                 )
             )
 
+        secret_env = args.get("istiod_secret_env", {})
+        env_from: list[dict[str, Any]] = []
+        if secret_env:
+            env_secret = k8s.core.v1.Secret(
+                f"{name}-istiod-env",
+                metadata={"name": "istiod-secret-env", "namespace": namespace_name},
+                type="Opaque",
+                string_data={key: pulumi.Output.secret(value) for key, value in secret_env.items()},
+                opts=after_namespace,
+            )
+            istiod_prerequisites.append(env_secret)
+            env_from = [
+                {"name": key, "valueFrom": {"secretKeyRef": {"name": env_secret.metadata.name, "key": key}}}
+                for key in sorted(secret_env)
+            ]
+
         istiod_values = _istiod_values(
             revision=revision,
             global_values=global_values,
@@ -113,6 +132,8 @@ class IstioControlPlane(pulumi.ComponentResource):
             resources=args.get("istiod_resources"),
             extension_providers=args.get("extension_providers", []),
         )
+        if env_from:
+            istiod_values["envVarFrom"] = env_from
         self.istiod = Chart(
             f"{name}-istiod",
             name="istiod",
@@ -178,7 +199,7 @@ def _istiod_values(
     min_replicas: int,
     max_replicas: int,
     resources: Mapping[str, Any] | None,
-    extension_providers: pulumi.Input[Sequence[Mapping[str, Any]]],
+    extension_providers: pulumi.Input[Sequence[pulumi.Input[Mapping[str, Any]]]],
 ) -> dict[str, Any]:
     autoscale = max_replicas > min_replicas
     values: dict[str, Any] = {

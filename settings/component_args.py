@@ -1,8 +1,32 @@
 """Turns validated stack settings into component args: the only place that knows both shapes."""
 
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+
 from components.helm import ChartSource
 from components.istio_control_plane import IstioControlPlaneArgs
+from components.jaeger import Jaeger, JaegerArgs
+from components.jaeger_storage import (
+    BadgerStorage,
+    CassandraStorage,
+    JaegerStorage,
+    MemoryStorage,
+    SearchStorage,
+    StorageTls,
+)
+from components.mesh_tracing import MeshTracingArgs
+from components.tracing_backend import (
+    TracingBackend,
+    datadog_backend,
+    jaeger_backend,
+    otlp_backend,
+    zipkin_backend,
+)
 from settings.loader import StackSettings
+from settings.model import StorageTlsSettings
+from settings.secrets import ISTIO_CHART_REPOSITORY_PASSWORD, JAEGER_STORAGE_PASSWORD, TRACING_BACKEND_TOKEN
 
 
 def istio_chart_source(settings: StackSettings) -> ChartSource:
@@ -11,11 +35,11 @@ def istio_chart_source(settings: StackSettings) -> ChartSource:
         repository=istio.chart_repository,
         version=istio.version,
         username=istio.chart_repository_username,
-        password=settings.secrets.get("istioChartRepositoryPassword"),
+        password=settings.secrets.get(ISTIO_CHART_REPOSITORY_PASSWORD),
     )
 
 
-def control_plane_args(settings: StackSettings) -> IstioControlPlaneArgs:
+def control_plane_args(settings: StackSettings, backend: TracingBackend) -> IstioControlPlaneArgs:
     istio = settings.mesh.istio
     return {
         "chart_source": istio_chart_source(settings),
@@ -28,5 +52,110 @@ def control_plane_args(settings: StackSettings) -> IstioControlPlaneArgs:
         "istiod_min_replicas": istio.istiod.min_replicas,
         "istiod_max_replicas": istio.istiod.max_replicas,
         "istiod_resources": istio.istiod.resources.as_kubernetes(),
+        "extension_providers": [backend.extension_provider],
+        "istiod_secret_env": backend.istiod_secret_env,
         "extra_values": istio.extra_values.model_dump(),
+    }
+
+
+def _tls(settings: StorageTlsSettings) -> StorageTls:
+    return StorageTls(
+        enabled=settings.enabled,
+        ca_pem=settings.ca_pem,
+        insecure_skip_verify=settings.insecure_skip_verify,
+        server_name=settings.server_name,
+    )
+
+
+def jaeger_storage(settings: StackSettings) -> JaegerStorage:
+    storage = settings.mesh.jaeger.storage
+    if storage.kind == "memory":
+        return MemoryStorage(**(storage.memory.model_dump() if storage.memory else {}))
+    if storage.kind == "badger":
+        return BadgerStorage(**(storage.badger.model_dump() if storage.badger else {}))
+    if storage.kind == "cassandra":
+        assert storage.cassandra is not None  # the storage_choice rule guarantees it
+        fields = storage.cassandra.model_dump(exclude={"tls", "servers"})
+        return CassandraStorage(
+            servers=tuple(storage.cassandra.servers), tls=_tls(storage.cassandra.tls), **fields
+        )
+    search = storage.elasticsearch if storage.kind == "elasticsearch" else storage.opensearch
+    assert search is not None
+    fields = search.model_dump(exclude={"tls", "server_urls"})
+    return SearchStorage(
+        engine=storage.kind, server_urls=tuple(search.server_urls), tls=_tls(search.tls), **fields
+    )
+
+
+def jaeger_args(settings: StackSettings) -> JaegerArgs:
+    jaeger = settings.mesh.jaeger
+    return {
+        "storage": jaeger_storage(settings),
+        "storage_password": settings.secrets.get(JAEGER_STORAGE_PASSWORD),
+        "namespace": jaeger.namespace,
+        "create_namespace": jaeger.create_namespace,
+        "image": jaeger.image,
+        "index_cleaner_image": jaeger.index_cleaner_image,
+        "resources": jaeger.resources.as_kubernetes(),
+        "collector_min_replicas": jaeger.collector.min_replicas,
+        "collector_max_replicas": jaeger.collector.max_replicas,
+        "collector_resources": jaeger.collector.resources.as_kubernetes(),
+        "query_replicas": jaeger.query.replicas,
+        "query_resources": jaeger.query.resources.as_kubernetes(),
+    }
+
+
+def tracing_backend(settings: StackSettings, jaeger: Jaeger | None) -> TracingBackend:
+    backend = settings.mesh.tracing.backend
+    if backend.kind == "jaeger":
+        assert jaeger is not None  # the backend_target rule guarantees it
+        return jaeger_backend(jaeger, backend.protocol)
+    assert backend.service is not None
+    if backend.kind == "zipkin":
+        return zipkin_backend(backend.service, backend.port or 9411, backend.path)
+    if backend.kind == "datadog":
+        return datadog_backend(backend.service, backend.port or 8126)
+    assert backend.port is not None
+    return otlp_backend(
+        backend.service,
+        backend.port,
+        transport=backend.transport,
+        path=backend.path or "/v1/traces",
+        tls=backend.tls,
+        token_header=backend.token_header,
+        token=settings.secrets.get(TRACING_BACKEND_TOKEN),
+    )
+
+
+def custom_tags(settings: StackSettings) -> dict[str, dict[str, Any]]:
+    """Telemetry `customTags`: the environment as a literal, then the configured tags."""
+    tracing = settings.mesh.tracing
+    tags: dict[str, dict[str, Any]] = {}
+    if tracing.environment_tag:
+        tags["environment"] = {"literal": {"value": settings.mesh.environment.value}}
+    for name, tag in tracing.custom_tags.items():
+        if tag.literal is not None:
+            tags[name] = {"literal": {"value": tag.literal}}
+            continue
+        source, key = ("header", tag.header) if tag.header is not None else ("environment", tag.environment)
+        tags[name] = {
+            source: {"name": key, **({"defaultValue": tag.default_value} if tag.default_value else {})}
+        }
+    return tags
+
+
+def mesh_tracing_args(
+    settings: StackSettings,
+    backend: TracingBackend,
+    root_namespace: pulumi.Input[str],
+    istio_ready: Sequence[pulumi.Resource],
+) -> MeshTracingArgs:
+    tracing = settings.mesh.tracing
+    return {
+        "backend": backend,
+        "root_namespace": root_namespace,
+        "sampling_percentage": tracing.sampling_percentage,
+        "istio_ready": istio_ready,
+        "custom_tags": custom_tags(settings),
+        "namespace_sampling": {o.namespace: o.sampling_percentage for o in tracing.namespace_overrides},
     }

@@ -4,7 +4,7 @@ All problems are collected and raised together as one `SettingsError`, before an
 """
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
@@ -16,48 +16,12 @@ from components.helm import deep_merge
 from components.options import Environment
 from settings.model import MeshSettings, SettingsModel
 from settings.presets import PRESETS
+from settings.problems import MISSING, UNKNOWN_KEY, Problem, SettingsError
+from settings.rules import RULES
+from settings.secrets import SECRETS, set_command
 
 SECTIONS = tuple(key for key in MeshSettings.model_fields if key != "environment")
 """Structured (map) config keys, one per concern: the section fields of `MeshSettings`."""
-
-SECRETS: dict[str, str] = {
-    "istioChartRepositoryPassword": "the password for istio.chartRepositoryUsername (private chart mirror)",
-}
-"""Secret config keys and what they are for. They are top-level keys so Pulumi can mark each one secret."""
-
-
-class _Missing:
-    def __repr__(self) -> str:
-        return "(not set)"
-
-
-MISSING: Any = _Missing()
-HIDDEN_SECRET = "(secret value not shown)"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One invalid setting: where it is, what it was, and what is allowed instead."""
-
-    path: str
-    value: Any
-    allowed: str
-
-    def describe(self, stack: str) -> str:
-        return f"[stack {stack}] {self.path}: got {_show(self.value)}; allowed: {self.allowed}"
-
-
-class SettingsError(pulumi.RunError):
-    """Invalid stack configuration. Raised before any resource is registered."""
-
-    def __init__(self, stack: str, problems: list[Problem]) -> None:
-        self.stack = stack
-        self.problems = problems
-        lines = "\n".join(f"  - {p.describe(stack)}" for p in problems)
-        super().__init__(
-            f"Invalid configuration for stack '{stack}' ({len(problems)} problem"
-            f"{'s' if len(problems) != 1 else ''}); nothing was deployed:\n{lines}"
-        )
 
 
 @dataclass(frozen=True)
@@ -118,7 +82,7 @@ def parse_settings(stack: str, raw: RawConfig) -> StackSettings:
     mesh = MeshSettings.model_construct(environment=environment or Environment.DEV, **valid)
     for rule in RULES:
         if set(rule.needs) <= set(valid):
-            problems += rule.check(mesh, secrets)
+            problems += rule.check(mesh, set(secrets))
     if problems:
         raise SettingsError(stack, problems)
     return StackSettings(
@@ -162,7 +126,7 @@ def _sections(values: Mapping[str, str], problems: list[Problem]) -> dict[str, A
 def _unknown_keys(values: Mapping[str, str]) -> list[Problem]:
     known = {"environment", *SECTIONS, *SECRETS}
     allowed = "one of " + ", ".join(sorted(known))
-    return [Problem(key, "(unknown key)", allowed) for key in sorted(values) if key not in known]
+    return [Problem(key, UNKNOWN_KEY, allowed) for key in sorted(values) if key not in known]
 
 
 def _secrets(raw: RawConfig, problems: list[Problem]) -> dict[str, str]:
@@ -173,13 +137,7 @@ def _secrets(raw: RawConfig, problems: list[Problem]) -> dict[str, str]:
         if key in raw.secret_keys:
             secrets[key] = raw.values[key]
         else:
-            problems.append(
-                Problem(
-                    key,
-                    "(plain text, value not shown)",
-                    f"a secret: pulumi config set --secret {key} <value>",
-                )
-            )
+            problems.append(Problem(key, "(plain text, value not shown)", f"a secret: {set_command(key)}"))
     return secrets
 
 
@@ -190,7 +148,7 @@ def _from_pydantic(error: Mapping[str, Any], section: str, model: type[BaseModel
         return Problem(path, MISSING, "a value is required here (this environment has no default)")
     if error["type"] == "extra_forbidden":
         keys = ", ".join(_keys_at(model, location[:-1]))
-        return Problem(path, "(unknown key)", f"one of {keys}")
+        return Problem(path, UNKNOWN_KEY, f"one of {keys}")
     return Problem(path, error.get("input"), _allowed_text(error))
 
 
@@ -209,59 +167,3 @@ def _keys_at(model: type[BaseModel], location: tuple[Any, ...]) -> list[str]:
         candidates = [field.annotation, *get_args(field.annotation)]
         model = next(c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel))
     return [f.alias or name for name, f in model.model_fields.items()]
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, _Missing) or (isinstance(value, str) and value.startswith("(")):
-        return str(value)
-    text = json.dumps(value, default=repr)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A check across keys. It runs when the sections it `needs` are structurally valid."""
-
-    needs: tuple[str, ...]
-    check: Callable[[MeshSettings, Mapping[str, str]], list[Problem]]
-
-
-def _istiod_replicas(mesh: MeshSettings, _: Mapping[str, str]) -> list[Problem]:
-    istiod = mesh.istio.istiod
-    problems = []
-    if istiod.max_replicas < istiod.min_replicas:
-        problems.append(
-            Problem(
-                "istio.istiod.maxReplicas",
-                istiod.max_replicas,
-                f">= istio.istiod.minReplicas ({istiod.min_replicas})",
-            )
-        )
-    if mesh.environment is Environment.PROD and istiod.min_replicas < 2:
-        problems.append(
-            Problem(
-                "istio.istiod.minReplicas",
-                istiod.min_replicas,
-                "at least 2 in prod (istiod must survive a node drain)",
-            )
-        )
-    return problems
-
-
-def _chart_repository_credentials(mesh: MeshSettings, secrets: Mapping[str, str]) -> list[Problem]:
-    if mesh.istio.chart_repository_username and "istioChartRepositoryPassword" not in secrets:
-        return [
-            Problem(
-                "istioChartRepositoryPassword",
-                MISSING,
-                "a secret, required with istio.chartRepositoryUsername: "
-                "pulumi config set --secret istioChartRepositoryPassword <value>",
-            )
-        ]
-    return []
-
-
-RULES = [
-    Rule(needs=("istio",), check=_istiod_replicas),
-    Rule(needs=("istio",), check=_chart_repository_credentials),
-]

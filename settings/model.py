@@ -3,11 +3,13 @@
 Every model forbids unknown keys, so a typo such as `samplingPercentag` is an error, not a silent default.
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
+from components.jaeger import DEFAULT_IMAGE, DEFAULT_INDEX_CLEANER_IMAGE
+from components.jaeger_storage import BadgerStorage, CassandraStorage, MemoryStorage, SearchStorage
 from components.options import Environment, ExposureMode
 
 DnsLabel = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
@@ -25,6 +27,28 @@ ReleaseVersion = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+(-[0-9
 
 Revision = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$")]
 """An istiod revision: it becomes part of resource names, so it is a short DNS label."""
+
+Duration = Annotated[str, StringConstraints(pattern=r"^([0-9]+(ms|s|m|h))+$")]
+"""A Go duration such as `72h` or `1h30m`."""
+
+Hostname = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=253)]
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/]+(:[0-9]+)?(/\S*)?$")]
+
+Cron = Annotated[str, StringConstraints(pattern=r"^(\S+\s+){4}\S+$")]
+"""A five-field cron schedule, e.g. `55 23 * * *`."""
+
+
+def _pinned(image: str) -> str:
+    tag = image.rsplit("/", 1)[-1]
+    if "@sha256:" in image or (":" in tag and not tag.endswith(":latest")):
+        return image
+    raise ValueError("an image pinned to a version tag or digest (not `latest`, not untagged)")
+
+
+PinnedImage = Annotated[str, StringConstraints(pattern=r"^\S+$"), AfterValidator(_pinned)]
 
 
 class SettingsModel(BaseModel):
@@ -87,9 +111,135 @@ class IstioSettings(SettingsModel):
         return self.revision or self.version.replace(".", "-")
 
 
+class BackendSettings(SettingsModel):
+    """Where spans go. `jaeger` is the in-cluster Jaeger; the others are existing services."""
+
+    kind: Literal["jaeger", "zipkin", "otlp", "datadog"] = "jaeger"
+    protocol: Literal["otlp", "zipkin"] = "otlp"
+    """How the mesh reports to the in-cluster Jaeger."""
+    service: Hostname | None = None
+    """Host of an external backend (`zipkin`, `otlp`, `datadog`): a cluster FQDN or a public name."""
+    port: Port | None = None
+    transport: Literal["grpc", "http"] = "grpc"
+    """OTLP transport of an `otlp` backend."""
+    path: str | None = None
+    """URL path: OTLP/HTTP traces path or Zipkin spans path."""
+    tls: bool = True
+    """Originate TLS to an external `otlp` backend."""
+    token_header: str | None = None
+    """Header carrying the access token (the secret `tracingBackendToken`), e.g. `lightstep-access-token`."""
+
+
+class CustomTagSettings(SettingsModel):
+    """Exactly one of: a literal value, a request header, or an environment variable of the proxy."""
+
+    literal: str | None = None
+    header: str | None = None
+    environment: str | None = None
+    default_value: str | None = None
+
+
+class NamespaceSamplingSettings(SettingsModel):
+    namespace: DnsLabel
+    sampling_percentage: Percentage
+
+
 class TracingSettings(SettingsModel):
     sampling_percentage: Percentage
     """Share of requests traced, 0-100; applied through the Telemetry API without pod restarts."""
+    backend: BackendSettings = BackendSettings()
+    environment_tag: bool = True
+    """Tag every span with `environment=<dev|staging|prod>`."""
+    custom_tags: dict[str, CustomTagSettings] = {}
+    namespace_overrides: list[NamespaceSamplingSettings] = []
+    """Other sampling rates for existing namespaces."""
+
+
+class StorageTlsSettings(SettingsModel):
+    enabled: bool = True
+    ca_pem: str | None = None
+    """PEM of the CA that signed the store's certificate; the system roots are used when unset."""
+    insecure_skip_verify: bool = False
+    server_name: str | None = None
+
+
+class MemoryStorageSettings(SettingsModel):
+    max_traces: Annotated[int, Field(ge=1000, le=10_000_000)] = MemoryStorage.max_traces
+
+
+class BadgerStorageSettings(SettingsModel):
+    size: Quantity = BadgerStorage.size
+    storage_class: str | None = None
+    span_ttl: Duration = BadgerStorage.span_ttl
+
+
+class SearchStorageSettings(SettingsModel):
+    """Elasticsearch or OpenSearch."""
+
+    server_urls: Annotated[list[HttpUrl], Field(min_length=1)]
+    index_prefix: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,40}[a-z0-9]$")] | None = (
+        None
+    )
+    username: str | None = None
+    """Basic-auth user; the password is the secret `jaegerStoragePassword`."""
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = SearchStorage.retention_days
+    cleaner_schedule: Cron = SearchStorage.cleaner_schedule
+    index_shards: Annotated[int, Field(ge=1, le=100)] | None = None
+    index_replicas: Annotated[int, Field(ge=0, le=10)] | None = None
+    tls: StorageTlsSettings = StorageTlsSettings()
+
+
+class CassandraStorageSettings(SettingsModel):
+    servers: Annotated[list[Hostname], Field(min_length=1)]
+    port: Port = CassandraStorage.port
+    keyspace: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,47}$")] = CassandraStorage.keyspace
+    datacenter: str = CassandraStorage.datacenter
+    create_schema: bool = CassandraStorage.create_schema
+    replication_factor: Annotated[int, Field(ge=1, le=10)] = CassandraStorage.replication_factor
+    trace_ttl: Duration = CassandraStorage.trace_ttl
+    username: str | None = None
+    """Password authenticator user; the password is the secret `jaegerStoragePassword`."""
+    tls: StorageTlsSettings = StorageTlsSettings(enabled=False)
+
+
+StorageKind = Literal["memory", "badger", "elasticsearch", "opensearch", "cassandra"]
+
+
+class StorageSettings(SettingsModel):
+    """`kind` picks the backend; only that backend's block may be set."""
+
+    kind: StorageKind
+    memory: MemoryStorageSettings | None = None
+    badger: BadgerStorageSettings | None = None
+    elasticsearch: SearchStorageSettings | None = None
+    opensearch: SearchStorageSettings | None = None
+    cassandra: CassandraStorageSettings | None = None
+
+
+class CollectorSettings(SettingsModel):
+    min_replicas: Annotated[int, Field(ge=1, le=50)] = 1
+    max_replicas: Annotated[int, Field(ge=1, le=100)] = 1
+    resources: ResourceSettings
+
+
+class QuerySettings(SettingsModel):
+    replicas: Annotated[int, Field(ge=1, le=10)] = 1
+    resources: ResourceSettings
+
+
+class JaegerSettings(SettingsModel):
+    enabled: bool | None = None
+    """Run the in-cluster Jaeger; by default only when it is the tracing backend."""
+    namespace: DnsLabel = "tracing"
+    create_namespace: bool = True
+    image: PinnedImage = DEFAULT_IMAGE
+    index_cleaner_image: PinnedImage = DEFAULT_INDEX_CLEANER_IMAGE
+    storage: StorageSettings
+    resources: ResourceSettings
+    """All-in-one resources (memory, Badger)."""
+    collector: CollectorSettings
+    """Collector scale and resources (Elasticsearch, OpenSearch, Cassandra)."""
+    query: QuerySettings
 
 
 class GatewaySettings(SettingsModel):
@@ -102,4 +252,10 @@ class MeshSettings(SettingsModel):
     environment: Environment
     istio: IstioSettings
     tracing: TracingSettings
+    jaeger: JaegerSettings
     gateway: GatewaySettings
+
+    @property
+    def jaeger_enabled(self) -> bool:
+        enabled = self.jaeger.enabled
+        return self.tracing.backend.kind == "jaeger" if enabled is None else enabled

@@ -7,6 +7,13 @@ from typing import Any
 
 from components.options import Environment
 
+
+def _resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu_limit, "memory": memory_limit}}
+
+
+_SMALL = _resources("100m", "256Mi", "500m", "1Gi")
+
 PRESETS: dict[Environment, dict[str, Any]] = {
     Environment.DEV: {
         "istio": {
@@ -15,6 +22,13 @@ PRESETS: dict[Environment, dict[str, Any]] = {
                 "maxReplicas": 1,
                 "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
             },
+        },
+        "jaeger": {
+            # In memory: nothing to provision, lost on restart. Fine for a laptop cluster.
+            "storage": {"kind": "memory", "memory": {"maxTraces": 50_000}},
+            "resources": _SMALL,
+            "collector": {"resources": _SMALL},
+            "query": {"resources": _SMALL},
         },
     },
     Environment.STAGING: {
@@ -25,6 +39,12 @@ PRESETS: dict[Environment, dict[str, Any]] = {
                 "resources": {"requests": {"cpu": "250m", "memory": "1Gi"}},
             },
         },
+        "jaeger": {
+            "storage": {"kind": "badger", "badger": {"size": "20Gi", "spanTtl": "72h"}},
+            "resources": _resources("250m", "512Mi", "1", "2Gi"),
+            "collector": {"resources": _SMALL},
+            "query": {"resources": _SMALL},
+        },
     },
     Environment.PROD: {
         "istio": {
@@ -34,6 +54,16 @@ PRESETS: dict[Environment, dict[str, Any]] = {
                 "maxReplicas": 5,
                 "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}},
             },
+        },
+        "jaeger": {
+            # The store itself (Elasticsearch/OpenSearch/Cassandra URLs) is the stack file's to name.
+            "resources": _SMALL,
+            "collector": {
+                "minReplicas": 2,
+                "maxReplicas": 6,
+                "resources": _resources("250m", "512Mi", "1", "1Gi"),
+            },
+            "query": {"replicas": 2, "resources": _SMALL},
         },
     },
 }

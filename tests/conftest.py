@@ -5,14 +5,11 @@ import pytest
 
 from tests.harness import STACKS, Run, run_program
 
-TEST_SECRETS: dict[str, dict[str, str]] = {}
-"""Secrets a stack needs that are set with `pulumi config set --secret`, so are not in its file."""
-
 
 @functools.cache
 def render(stack: str) -> Run:
     """A shipped stack, rendered once per session; tests only read the result."""
-    return run_program(stack, secrets=TEST_SECRETS.get(stack))
+    return run_program(stack)
 
 
 @pytest.fixture(params=STACKS)

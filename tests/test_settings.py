@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from settings import SettingsError
-from tests.harness import REMOVE, Secret, run_program, run_program_expecting_error
+from tests.harness import REMOVE, Secret, revealed, run_program, run_program_expecting_error
 
 
 def refused(stack: str = "dev", **kwargs: Any) -> SettingsError:
@@ -109,6 +109,102 @@ BAD_INPUTS = [
     ),
     pytest.param({"tracing": 5}, "tracing", "5", "a map of settings", id="section that is not a map"),
     pytest.param(
+        {"jaeger.storage.kind": "s3"},
+        "jaeger.storage.kind",
+        '"s3"',
+        "'memory', 'badger', 'elasticsearch', 'opensearch' or 'cassandra'",
+        id="unknown storage kind",
+    ),
+    pytest.param(
+        {"jaeger.storage": {"kind": "elasticsearch"}},
+        "jaeger.storage.elasticsearch",
+        "(not set)",
+        "the existing cluster to use (serverUrls",
+        id="elasticsearch without a cluster",
+    ),
+    pytest.param(
+        {"jaeger.storage": {"kind": "opensearch", "opensearch": {"serverUrls": []}}},
+        "jaeger.storage.opensearch.serverUrls",
+        "[]",
+        "at least 1 item",
+        id="opensearch with no URLs",
+    ),
+    pytest.param(
+        {"jaeger.storage": {"kind": "elasticsearch", "elasticsearch": {"serverUrls": ["es:9200"]}}},
+        "jaeger.storage.elasticsearch.serverUrls.0",
+        '"es:9200"',
+        "a string matching",
+        id="elasticsearch URL without a scheme",
+    ),
+    pytest.param(
+        {"jaeger.storage.badger": {"size": "1Gi"}},
+        "jaeger.storage.badger",
+        "(set)",
+        "only the block of storage.kind (memory)",
+        id="a second storage block",
+    ),
+    pytest.param(
+        {"jaeger.image": "jaegertracing/jaeger:latest"},
+        "jaeger.image",
+        '"jaegertracing/jaeger:latest"',
+        "pinned to a version tag",
+        id="unpinned jaeger image",
+    ),
+    pytest.param(
+        {"tracing.backend": {"kind": "otlp", "port": 4317}},
+        "tracing.backend.service",
+        "(not set)",
+        "the host of the otlp backend",
+        id="external backend that references nothing",
+    ),
+    pytest.param(
+        {"jaeger.enabled": False},
+        "jaeger.enabled",
+        "false",
+        "true while tracing.backend.kind is jaeger",
+        id="jaeger provider with jaeger disabled",
+    ),
+    pytest.param(
+        {
+            "tracing.backend": {
+                "kind": "otlp",
+                "service": "otlp.example.com",
+                "port": 443,
+                "tokenHeader": "x-token",
+            }
+        },
+        "tracingBackendToken",
+        "(not set)",
+        "pulumi config set --secret tracingBackendToken",
+        id="token header without its secret",
+    ),
+    pytest.param(
+        {"tracing.customTags": {"team": {"literal": "a", "header": "x-team"}}},
+        "tracing.customTags.team",
+        '["literal", "header"]',
+        "exactly one of literal, header, environment",
+        id="custom tag with two sources",
+    ),
+    pytest.param(
+        {
+            "tracing.namespaceOverrides": [
+                {"namespace": "a", "samplingPercentage": 1},
+                {"namespace": "a", "samplingPercentage": 2},
+            ]
+        },
+        "tracing.namespaceOverrides.1.namespace",
+        '"a"',
+        "each namespace once",
+        id="the same namespace overridden twice",
+    ),
+    pytest.param(
+        {"tracing.namespaceOverrides": [{"namespace": "a", "samplingPercentage": 101}]},
+        "tracing.namespaceOverrides.0.samplingPercentage",
+        "101",
+        "less than or equal to 100",
+        id="namespace override above 100",
+    ),
+    pytest.param(
         {"environment": "qa"}, "environment", '"qa"', "one of dev, staging, prod", id="unknown environment"
     ),
 ]
@@ -185,7 +281,7 @@ def test_the_mirror_password_reaches_the_charts_as_a_secret() -> None:
 
 
 def test_a_stack_not_named_after_an_environment_picks_its_preset_by_key() -> None:
-    run = run_program("dev", overrides={"environment": "prod"}, stack_name="prod-eu-west")
+    run = run_program("prod", overrides={"environment": "prod"}, stack_name="prod-eu-west")
     values = run.named("istio-istiod").at("values")
     assert values["autoscaleMin"] == 2
     assert run.output("environment") == "prod"
@@ -204,3 +300,32 @@ def test_the_stack_file_overrides_the_preset() -> None:
     values = run.named("istio-istiod").at("values")
     assert (values["autoscaleMin"], values["autoscaleMax"]) == (2, 8)
     assert values["resources"]["requests"] == {"cpu": "1", "memory": "2Gi"}
+
+
+def test_prod_refuses_memory_storage_for_jaeger() -> None:
+    error = refused("prod", overrides={"jaeger.storage": {"kind": "memory"}})
+    assert [p.path for p in error.problems] == ["jaeger.storage.kind"]
+    assert "memory loses every trace on restart" in str(error)
+
+
+def test_prod_without_the_storage_password_secret_is_refused() -> None:
+    error = refused("prod", secrets={})
+    assert [p.path for p in error.problems] == ["jaegerStoragePassword"]
+    assert "pulumi config set --secret jaegerStoragePassword" in str(error)
+
+
+def test_the_storage_password_in_plain_text_is_refused_without_echoing_it() -> None:
+    error = refused("prod", overrides={"jaegerStoragePassword": "pl41n-text"}, secrets={})
+    assert "[stack prod] jaegerStoragePassword: got (plain text, value not shown)" in str(error)
+    assert "pl41n-text" not in str(error)
+
+
+def test_the_storage_password_reaches_only_a_kubernetes_secret() -> None:
+    run = run_program("prod", secrets={"jaegerStoragePassword": "only-in-a-secret"})
+    holders = [r.name for r in run.resources if "only-in-a-secret" in revealed(r.inputs)]
+    assert holders == ["jaeger-storage-credentials"]
+    assert not [r.name for r in run.resources if "only-in-a-secret" in repr(r.inputs)], "a plain-text copy"
+    assert run.named("jaeger-storage-credentials").inputs["stringData"] == Secret(
+        {"password": "only-in-a-secret"}
+    )
+    assert "only-in-a-secret" not in repr(run.outputs)

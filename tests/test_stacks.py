@@ -58,3 +58,32 @@ def test_every_stack_exports_only_resolved_outputs(stack_run: tuple[str, Run]) -
     assert run.outputs, stack
     for name in run.outputs:
         run.output(name)  # raises UnresolvedOutput if any never resolved
+
+
+@pytest.mark.parametrize(
+    ("stack", "storage"), [("dev", "memory"), ("staging", "badger"), ("prod", "elasticsearch")]
+)
+def test_each_stack_keeps_traces_in_its_storage(
+    stack: str, storage: str, rendered: Callable[[str], Run]
+) -> None:
+    run = rendered(stack)
+    assert run.output("jaegerStorage") == storage
+    assert run.output("jaegerOtlpGrpcEndpoint") == "jaeger-collector.tracing.svc.cluster.local:4317"
+
+
+def test_prod_runs_an_autoscaled_collector_with_a_disruption_budget(rendered: Callable[[str], Run]) -> None:
+    run = rendered("prod")
+    autoscaler = run.named("jaeger-collector-hpa").at("spec")
+    assert autoscaler["minReplicas"] >= 2
+    assert run.named("jaeger-collector-pdb").at("spec", "maxUnavailable") == 1
+    assert run.named("jaeger-query").at("spec", "replicas") == 2
+    assert run.named("jaeger-index-cleaner").at(
+        "spec", "jobTemplate", "spec", "template", "spec", "containers"
+    )[0]["args"] == ["14", "https://elasticsearch-es-http.elastic-system.svc.cluster.local:9200"]
+
+
+def test_dev_and_staging_run_jaeger_all_in_one(rendered: Callable[[str], Run]) -> None:
+    for stack in ("dev", "staging"):
+        run = rendered(stack)
+        assert [d.name for d in run.of_type("kubernetes:apps/v1:Deployment")] == ["jaeger-all-in-one"], stack
+        assert not run.of_type("kubernetes:policy/v1:PodDisruptionBudget")

@@ -1,0 +1,86 @@
+"""Jaeger v2 configuration files, one per role. Jaeger v2 is an OpenTelemetry Collector distribution: the
+roles differ only in which receivers, extensions and exporters their pipeline uses.
+"""
+
+from enum import StrEnum
+from typing import Any
+
+from components.jaeger_storage import JaegerStorage
+
+OTLP_GRPC_PORT = 4317
+OTLP_HTTP_PORT = 4318
+ZIPKIN_PORT = 9411
+QUERY_HTTP_PORT = 16686
+QUERY_GRPC_PORT = 16685
+HEALTH_PORT = 13133
+HEALTH_PATH = "/status"
+CONFIG_DIR = "/etc/jaeger"
+CONFIG_FILE = "config.yaml"
+
+STORAGE_NAME = "traces"
+"""The backend's name inside `jaeger_storage`; the exporter and the query extension refer to it."""
+
+# Ports as (name, number, appProtocol). Names start with the protocol so Istio clients pick it right.
+COLLECTOR_PORTS = [
+    ("grpc-otlp", OTLP_GRPC_PORT, "grpc"),
+    ("http-otlp", OTLP_HTTP_PORT, "http"),
+    ("http-zipkin", ZIPKIN_PORT, "http"),
+]
+QUERY_PORTS = [("http-query", QUERY_HTTP_PORT, "http"), ("grpc-query", QUERY_GRPC_PORT, "grpc")]
+HEALTH_PORTS = [("health", HEALTH_PORT, "http")]
+
+
+class Role(StrEnum):
+    ALL_IN_ONE = "all-in-one"
+    """Receives, stores and serves the UI: for memory and Badger, which live inside the process."""
+    COLLECTOR = "collector"
+    """Receives and writes spans; scales out in front of a distributed store."""
+    QUERY = "query"
+    """Serves the UI and API from the store."""
+
+
+def _listen(port: int) -> dict[str, str]:
+    # Collector components default to localhost; in a pod they must listen on all interfaces.
+    return {"endpoint": f"0.0.0.0:{port}"}
+
+
+def render(role: Role, storage: JaegerStorage) -> dict[str, Any]:
+    """The Jaeger config document for `role` writing to / reading from `storage`."""
+    receives = role in (Role.ALL_IN_ONE, Role.COLLECTOR)
+    queries = role in (Role.ALL_IN_ONE, Role.QUERY)
+    extensions: dict[str, Any] = {
+        "healthcheckv2": {"use_v2": True, "http": _listen(HEALTH_PORT)},
+        "jaeger_storage": {"backends": {STORAGE_NAME: storage.backend_config()}},
+    }
+    if queries:
+        extensions["jaeger_query"] = {
+            "storage": {"traces": STORAGE_NAME},
+            "http": _listen(QUERY_HTTP_PORT),
+            "grpc": _listen(QUERY_GRPC_PORT),
+        }
+    if receives:
+        receivers: dict[str, Any] = {
+            "otlp": {"protocols": {"grpc": _listen(OTLP_GRPC_PORT), "http": _listen(OTLP_HTTP_PORT)}},
+            "zipkin": _listen(ZIPKIN_PORT),
+        }
+        exporters: dict[str, Any] = {"jaeger_storage_exporter": {"trace_storage": STORAGE_NAME}}
+    else:
+        # A query-only process still needs a pipeline; nop components make it an empty one.
+        receivers, exporters = {"nop": None}, {"nop": None}
+    return {
+        "service": {
+            "extensions": list(extensions),
+            "pipelines": {
+                "traces": {
+                    "receivers": list(receivers),
+                    "processors": ["batch"],
+                    "exporters": list(exporters),
+                }
+            },
+            "telemetry": {"resource": {"service.name": f"jaeger-{role.value}"}},
+        },
+        "extensions": extensions,
+        "receivers": receivers,
+        "processors": {"batch": {}},
+        "exporters": exporters,
+    }

@@ -1,0 +1,113 @@
+"""Shared Kubernetes building blocks for the workloads this package runs itself.
+
+Objects are plain dicts with Kubernetes' own camelCase field names, so they read like the manifests they
+become and tests can assert on the same names.
+"""
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+PART_OF = "mesh-tracing"
+CLUSTER_DOMAIN = "cluster.local"
+NO_SIDECAR = {"sidecar.istio.io/inject": "false"}
+"""Pod label that keeps Istio's injector away, whatever the namespace says."""
+
+
+def selector_labels(name: str, component: str) -> dict[str, str]:
+    """The labels a Service or a controller selects pods by; stable for the life of the workload."""
+    return {"app.kubernetes.io/name": name, "app.kubernetes.io/component": component}
+
+
+def labels(name: str, component: str, version: str | None = None) -> dict[str, str]:
+    """Recommended labels for every object: the selector labels plus ownership and version."""
+    result = {
+        **selector_labels(name, component),
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+    if version:
+        result["app.kubernetes.io/version"] = version
+    return result
+
+
+def service_fqdn(name: str, namespace: str, cluster_domain: str = CLUSTER_DOMAIN) -> str:
+    return f"{name}.{namespace}.svc.{cluster_domain}"
+
+
+def image_tag(image: str) -> str:
+    """The tag of `repository:tag` (or the digest of `repository@sha256:...`)."""
+    if "@" in image:
+        return image.split("@", 1)[1]
+    last = image.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else ""
+
+
+def pod_security_context(user_id: int, fs_group: int | None = None) -> dict[str, Any]:
+    """Non-root pod with the runtime's default seccomp profile."""
+    context: dict[str, Any] = {
+        "runAsNonRoot": True,
+        "runAsUser": user_id,
+        "runAsGroup": user_id,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    if fs_group is not None:
+        context["fsGroup"] = fs_group
+    return context
+
+
+def container_security_context(read_only_root: bool = True) -> dict[str, Any]:
+    """No privilege escalation, no capabilities, and an immutable root filesystem where the image allows."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": read_only_root,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def http_probe(
+    path: str, port: str | int, period_seconds: int = 10, failure_threshold: int = 3
+) -> dict[str, Any]:
+    return {
+        "httpGet": {"path": path, "port": port},
+        "periodSeconds": period_seconds,
+        "timeoutSeconds": 2,
+        "failureThreshold": failure_threshold,
+    }
+
+
+def tcp_probe(port: str | int, period_seconds: int = 10) -> dict[str, Any]:
+    return {
+        "tcpSocket": {"port": port},
+        "periodSeconds": period_seconds,
+        "timeoutSeconds": 2,
+        "failureThreshold": 3,
+    }
+
+
+def resource_requirements(resources: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    """Copies `{"requests": {...}, "limits": {...}}`, refusing a container without requests."""
+    if not resources.get("requests"):
+        raise ValueError("every container of ours declares resource requests")
+    return {kind: dict(values) for kind, values in resources.items() if values}
+
+
+def config_checksum(document: Any) -> str:
+    """A stable hash of a rendered config. Put on the pod template, it rolls pods when the config changes."""
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def service_ports(ports: Sequence[tuple[str, int, str]]) -> list[dict[str, Any]]:
+    """Service ports from `(name, port, appProtocol)`. The name's prefix (`grpc-`, `http-`) also tells
+    Istio the protocol, for clients in the mesh."""
+    return [
+        {"name": name, "port": port, "targetPort": name, "protocol": "TCP", "appProtocol": app_protocol}
+        for name, port, app_protocol in ports
+    ]
+
+
+def container_ports(ports: Sequence[tuple[str, int, str]]) -> list[dict[str, Any]]:
+    return [{"name": name, "containerPort": port, "protocol": "TCP"} for name, port, _ in ports]
