@@ -4,44 +4,65 @@ Settings are read and validated first; a bad stack config stops here, before any
 """
 
 import pulumi
+import pulumi_kubernetes_cert_manager as cert_manager
 
-from components import IstioControlPlane, Jaeger, MeshTracing
+from components import IngressGateway, IstioControlPlane, Jaeger, JaegerUi, MeshTracing
+from components.options import JaegerUiAccess
 from settings import load_settings
 from settings.component_args import (
+    cert_manager_args,
     control_plane_args,
+    gateway_args,
     jaeger_args,
+    jaeger_ui_args,
     mesh_tracing_args,
+    needs_cert_manager,
     tracing_backend,
 )
 
 settings = load_settings()
+mesh = settings.mesh
 
 # The tracing backend first: istiod's mesh config points at it.
-jaeger = Jaeger("jaeger", jaeger_args(settings)) if settings.mesh.jaeger_enabled else None
+jaeger = Jaeger("jaeger", jaeger_args(settings)) if mesh.jaeger_enabled else None
 backend = tracing_backend(settings, jaeger)
 
 control_plane = IstioControlPlane("istio", control_plane_args(settings, backend))
+istio_ready = [control_plane.crds, control_plane.istiod]
 mesh_tracing = MeshTracing(
-    "tracing",
-    mesh_tracing_args(
-        settings, backend, control_plane.root_namespace, [control_plane.crds, control_plane.istiod]
-    ),
+    "tracing", mesh_tracing_args(settings, backend, control_plane.root_namespace, istio_ready)
 )
 
-pulumi.export("environment", settings.mesh.environment.value)
+# The way in: cert-manager (unless the cluster has it), then the gateway after a ready istiod.
+certificates = (
+    cert_manager.CertManager("cert-manager", cert_manager_args(settings))
+    if needs_cert_manager(settings)
+    else None
+)
+gateway = IngressGateway("ingress", gateway_args(settings, control_plane, certificates))
+jaeger_ui = None
+if jaeger is not None and mesh.gateway.jaeger_ui.access is JaegerUiAccess.GATEWAY:
+    jaeger_ui = JaegerUi("jaeger-ui", jaeger_ui_args(settings, gateway, jaeger, istio_ready))
+
+pulumi.export("environment", mesh.environment.value)
 pulumi.export("istioRevision", control_plane.revision)
 pulumi.export("injectionLabels", control_plane.injection_labels)
 pulumi.export("tracingProvider", mesh_tracing.provider_name)
 pulumi.export("samplingPercentage", mesh_tracing.sampling_percentage)
+pulumi.export("gatewayAddress", gateway.address)
+pulumi.export("gatewayTls", gateway.tls_mode)
+pulumi.export("appUrl", gateway.url(mesh.gateway.hosts[0]))
 if jaeger is not None:
     pulumi.export("jaegerStorage", jaeger.storage_kind)
     pulumi.export("jaegerOtlpGrpcEndpoint", jaeger.otlp_grpc_endpoint)
     pulumi.export("jaegerOtlpHttpEndpoint", jaeger.otlp_http_endpoint)
     pulumi.export("jaegerZipkinEndpoint", jaeger.zipkin_endpoint)
     pulumi.export(
-        "jaegerUiPortForward",
-        pulumi.Output.format(
-            "kubectl -n {0} port-forward svc/{1} {2}:{2}",
+        "jaegerUi",
+        gateway.url(jaeger_ui.host)
+        if jaeger_ui is not None
+        else pulumi.Output.format(
+            "kubectl -n {0} port-forward svc/{1} {2}:{2}, then http://localhost:{2}",
             jaeger.namespace,
             jaeger.query_service_name,
             jaeger.query_port,

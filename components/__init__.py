@@ -4,7 +4,9 @@ Each component takes typed args and never reads stack config, so other programs 
 their own values.
 """
 
+from components.gateway_certificate import GatewayCertificate, GatewayCertificateArgs
 from components.helm import ChartSource
+from components.ingress_gateway import GatewayTlsArgs, IngressGateway, IngressGatewayArgs
 from components.istio_control_plane import IstioControlPlane, IstioControlPlaneArgs
 from components.jaeger import Jaeger, JaegerArgs
 from components.jaeger_storage import (
@@ -14,8 +16,9 @@ from components.jaeger_storage import (
     SearchStorage,
     StorageTls,
 )
+from components.jaeger_ui import JaegerUi, JaegerUiArgs
 from components.mesh_tracing import MeshTracing, MeshTracingArgs
-from components.options import Environment, ExposureMode
+from components.options import Cloud, Environment, ExposureMode, JaegerUiAccess, TlsMode
 from components.tracing_backend import (
     TracingBackend,
     datadog_backend,
@@ -28,17 +31,27 @@ __all__ = [
     "BadgerStorage",
     "CassandraStorage",
     "ChartSource",
+    "Cloud",
     "Environment",
     "ExposureMode",
+    "GatewayCertificate",
+    "GatewayCertificateArgs",
+    "GatewayTlsArgs",
+    "IngressGateway",
+    "IngressGatewayArgs",
     "IstioControlPlane",
     "IstioControlPlaneArgs",
     "Jaeger",
     "JaegerArgs",
+    "JaegerUi",
+    "JaegerUiAccess",
+    "JaegerUiArgs",
     "MemoryStorage",
     "MeshTracing",
     "MeshTracingArgs",
     "SearchStorage",
     "StorageTls",
+    "TlsMode",
     "TracingBackend",
     "datadog_backend",
     "jaeger_backend",

@@ -83,6 +83,8 @@ class Jaeger(pulumi.ComponentResource):
     zipkin_endpoint: pulumi.Output[str]
     query_service_name: pulumi.Output[str]
     """Name of the query (UI and API) Service."""
+    query_host: pulumi.Output[str]
+    """FQDN of the query Service."""
     query_port: int
     storage_kind: str
     """`memory`, `badger`, `elasticsearch`, `opensearch` or `cassandra`."""
@@ -127,9 +129,7 @@ class Jaeger(pulumi.ComponentResource):
         query = self._service("query", query_pods, cfg.QUERY_PORTS)
 
         self.namespace = self._namespace.metadata.name
-        self.collector_host = pulumi.Output.all(collector.metadata.name, collector.metadata.namespace).apply(
-            lambda parts: kube.service_fqdn(parts[0], parts[1], self._domain)
-        )
+        self.collector_host = self._fqdn(collector)
         self.otlp_grpc_port, self.otlp_http_port, self.zipkin_port = (
             cfg.OTLP_GRPC_PORT,
             cfg.OTLP_HTTP_PORT,
@@ -139,6 +139,7 @@ class Jaeger(pulumi.ComponentResource):
         self.otlp_http_endpoint = pulumi.Output.concat(self.collector_host, f":{cfg.OTLP_HTTP_PORT}")
         self.zipkin_endpoint = pulumi.Output.concat(self.collector_host, f":{cfg.ZIPKIN_PORT}")
         self.query_service_name = query.metadata.name
+        self.query_host = self._fqdn(query)
         self.query_port = cfg.QUERY_HTTP_PORT
         self.storage_kind = self._storage.kind
         self.register_outputs(
@@ -149,12 +150,18 @@ class Jaeger(pulumi.ComponentResource):
                 "otlp_http_endpoint": self.otlp_http_endpoint,
                 "zipkin_endpoint": self.zipkin_endpoint,
                 "query_service_name": self.query_service_name,
+                "query_host": self.query_host,
                 "query_port": self.query_port,
                 "storage_kind": self.storage_kind,
             }
         )
 
     # -- building blocks -------------------------------------------------------------------------
+
+    def _fqdn(self, service: k8s.core.v1.Service) -> pulumi.Output[str]:
+        return pulumi.Output.all(service.metadata.name, service.metadata.namespace).apply(
+            lambda parts: kube.service_fqdn(parts[0], parts[1], self._domain)
+        )
 
     def _child(self, **options: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, **options)

@@ -9,6 +9,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pulumi
+import pulumi_kubernetes as k8s
+
+ISTIO_NETWORKING_API = "networking.istio.io/v1"
+ISTIO_SECURITY_API = "security.istio.io/v1"
+ISTIO_TELEMETRY_API = "telemetry.istio.io/v1"
+CERT_MANAGER_API = "cert-manager.io/v1"
+
 PART_OF = "mesh-tracing"
 CLUSTER_DOMAIN = "cluster.local"
 NO_SIDECAR = {"sidecar.istio.io/inject": "false"}
@@ -30,6 +38,12 @@ def labels(name: str, component: str, version: str | None = None) -> dict[str, s
     if version:
         result["app.kubernetes.io/version"] = version
     return result
+
+
+def name_of(resource: Any) -> Any:
+    """`metadata.name` of a Kubernetes resource as an Output. Custom resources carry untyped metadata
+    (a dict) where built-in kinds carry `ObjectMeta`; this reads both, and orders readers after it."""
+    return resource.metadata.apply(lambda meta: meta["name"] if isinstance(meta, dict) else meta.name)
 
 
 def service_fqdn(name: str, namespace: str, cluster_domain: str = CLUSTER_DOMAIN) -> str:
@@ -111,3 +125,23 @@ def service_ports(ports: Sequence[tuple[str, int, str]]) -> list[dict[str, Any]]
 
 def container_ports(ports: Sequence[tuple[str, int, str]]) -> list[dict[str, Any]]:
     return [{"name": name, "containerPort": port, "protocol": "TCP"} for name, port, _ in ports]
+
+
+def custom_resource(
+    resource_name: str,
+    api_version: str,
+    kind: str,
+    name: str,
+    namespace: pulumi.Input[str],
+    spec: Any,
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
+    """A namespaced custom resource (Istio, cert-manager)."""
+    return k8s.apiextensions.CustomResource(
+        resource_name,
+        api_version=api_version,
+        kind=kind,
+        metadata={"name": name, "namespace": namespace},
+        spec=spec,
+        opts=opts,
+    )

@@ -6,12 +6,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from components import k8s as kube
 from components.tracing_backend import ExternalEndpoint, TracingBackend
 
-TELEMETRY_API = "telemetry.istio.io/v1"
-NETWORKING_API = "networking.istio.io/v1"
 MESH_TELEMETRY_NAME = "mesh-default"
 
 
@@ -55,22 +53,24 @@ class MeshTracing(pulumi.ComponentResource):
         }
         if args.get("custom_tags"):
             rule["customTags"] = dict(args["custom_tags"])
-        self.telemetry = k8s.apiextensions.CustomResource(
+        self.telemetry = kube.custom_resource(
             f"{name}-mesh-default",
-            api_version=TELEMETRY_API,
-            kind="Telemetry",
-            metadata={"name": MESH_TELEMETRY_NAME, "namespace": args["root_namespace"]},
-            spec={"tracing": [rule]},
-            opts=pulumi.ResourceOptions.merge(after_istio, pulumi.ResourceOptions(depends_on=egress)),
+            kube.ISTIO_TELEMETRY_API,
+            "Telemetry",
+            MESH_TELEMETRY_NAME,
+            args["root_namespace"],
+            {"tracing": [rule]},
+            pulumi.ResourceOptions.merge(after_istio, pulumi.ResourceOptions(depends_on=egress)),
         )
         for namespace, percentage in sorted(args.get("namespace_sampling", {}).items()):
             # Inherits provider and tags from the mesh-wide resource; only the rate differs.
-            k8s.apiextensions.CustomResource(
+            kube.custom_resource(
                 f"{name}-sampling-{namespace}",
-                api_version=TELEMETRY_API,
-                kind="Telemetry",
-                metadata={"name": "tracing-sampling", "namespace": namespace},
-                spec={
+                kube.ISTIO_TELEMETRY_API,
+                "Telemetry",
+                "tracing-sampling",
+                namespace,
+                {
                     "tracing": [
                         {
                             "providers": [{"name": backend.provider_name}],
@@ -78,7 +78,7 @@ class MeshTracing(pulumi.ComponentResource):
                         }
                     ]
                 },
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.telemetry]),
+                pulumi.ResourceOptions(parent=self, depends_on=[self.telemetry]),
             )
 
         self.provider_name = pulumi.Output.from_input(backend.provider_name)
@@ -100,27 +100,24 @@ class MeshTracing(pulumi.ComponentResource):
             "name": f"{endpoint.protocol.lower()}-tracing",
             "protocol": endpoint.protocol,
         }
-        entry = k8s.apiextensions.CustomResource(
+        entry = kube.custom_resource(
             f"{name}-backend-entry",
-            api_version=NETWORKING_API,
-            kind="ServiceEntry",
-            metadata={"name": "tracing-backend", "namespace": namespace},
-            spec={
-                "hosts": [endpoint.host],
-                "ports": [port],
-                "location": "MESH_EXTERNAL",
-                "resolution": "DNS",
-            },
-            opts=opts,
+            kube.ISTIO_NETWORKING_API,
+            "ServiceEntry",
+            "tracing-backend",
+            namespace,
+            {"hosts": [endpoint.host], "ports": [port], "location": "MESH_EXTERNAL", "resolution": "DNS"},
+            opts,
         )
         if not endpoint.tls:
             return [entry]
-        origination = k8s.apiextensions.CustomResource(
+        origination = kube.custom_resource(
             f"{name}-backend-tls",
-            api_version=NETWORKING_API,
-            kind="DestinationRule",
-            metadata={"name": "tracing-backend", "namespace": namespace},
-            spec={
+            kube.ISTIO_NETWORKING_API,
+            "DestinationRule",
+            "tracing-backend",
+            namespace,
+            {
                 "host": endpoint.host,
                 "trafficPolicy": {
                     "portLevelSettings": [
@@ -128,6 +125,6 @@ class MeshTracing(pulumi.ComponentResource):
                     ]
                 },
             },
-            opts=opts,
+            opts,
         )
         return [entry, origination]

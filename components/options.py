@@ -25,3 +25,33 @@ class ExposureMode(StrEnum):
     """A load balancer kept inside the cloud network."""
     PUBLIC_LB = "public"
     """A public load balancer."""
+
+
+class TlsMode(StrEnum):
+    """Where the ingress gateway's certificate comes from."""
+
+    NONE = "none"
+    """Plain HTTP on port 80."""
+    SELF_SIGNED = "selfsigned"
+    """cert-manager: a self-signed root, then a CA issuer that signs the gateway certificate (dev)."""
+    ACME_STAGING = "acme-staging"
+    """cert-manager with Let's Encrypt's staging endpoint (untrusted certificates, generous limits)."""
+    ACME = "acme"
+    """cert-manager with Let's Encrypt's production endpoint."""
+    EXISTING = "existing"
+    """A TLS secret the cluster already has in the gateway namespace."""
+
+
+class Cloud(StrEnum):
+    """The cloud whose load-balancer annotations make an internal load balancer."""
+
+    AWS = "aws"
+    GCP = "gcp"
+    AZURE = "azure"
+
+
+class JaegerUiAccess(StrEnum):
+    NONE = "none"
+    """Reach the UI with `kubectl port-forward`."""
+    GATEWAY = "gateway"
+    """A host on the ingress gateway, with TLS and a source-IP allowlist."""

@@ -4,9 +4,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes_cert_manager as cert_manager
 
 from components.helm import ChartSource
-from components.istio_control_plane import IstioControlPlaneArgs
+from components.ingress_gateway import (
+    HTTP_PORT,
+    HTTPS_PORT,
+    GatewayTlsArgs,
+    IngressGateway,
+    IngressGatewayArgs,
+)
+from components.istio_control_plane import IstioControlPlane, IstioControlPlaneArgs
 from components.jaeger import Jaeger, JaegerArgs
 from components.jaeger_storage import (
     BadgerStorage,
@@ -16,7 +24,9 @@ from components.jaeger_storage import (
     SearchStorage,
     StorageTls,
 )
+from components.jaeger_ui import JaegerUiArgs
 from components.mesh_tracing import MeshTracingArgs
+from components.options import JaegerUiAccess, TlsMode
 from components.tracing_backend import (
     TracingBackend,
     datadog_backend,
@@ -158,4 +168,96 @@ def mesh_tracing_args(
         "istio_ready": istio_ready,
         "custom_tags": custom_tags(settings),
         "namespace_sampling": {o.namespace: o.sampling_percentage for o in tracing.namespace_overrides},
+    }
+
+
+def needs_cert_manager(settings: StackSettings) -> bool:
+    tls = settings.mesh.gateway.tls
+    return tls.mode not in (TlsMode.NONE, TlsMode.EXISTING) and tls.cert_manager.install
+
+
+def cert_manager_args(settings: StackSettings) -> cert_manager.CertManagerArgs:
+    options = settings.mesh.gateway.tls.cert_manager
+    return cert_manager.CertManagerArgs(
+        install_crds=True,
+        helm_options=cert_manager.ReleaseArgs(
+            namespace=options.namespace,
+            create_namespace=True,
+            version=options.version,
+            repository_opts=cert_manager.RepositoryOptsArgs(repo=options.chart_repository),
+        ),
+    )
+
+
+def gateway_hosts(settings: StackSettings) -> list[str]:
+    """The app hosts, plus the Jaeger UI's when the UI is on the gateway."""
+    gateway = settings.mesh.gateway
+    ui = gateway.jaeger_ui
+    return [*gateway.hosts, *([ui.host] if ui.access is JaegerUiAccess.GATEWAY and ui.host else [])]
+
+
+def gateway_tls_args(
+    settings: StackSettings, cert_manager_release: pulumi.Resource | None
+) -> GatewayTlsArgs | None:
+    tls = settings.mesh.gateway.tls
+    if tls.mode is TlsMode.NONE:
+        return None
+    args: GatewayTlsArgs = {
+        "mode": tls.mode,
+        "acme_email": tls.acme_email,
+        "cert_manager": cert_manager_release,
+    }
+    if tls.existing_secret_name:
+        args["secret_name"] = tls.existing_secret_name
+    return args
+
+
+def gateway_args(
+    settings: StackSettings, control_plane: IstioControlPlane, cert_manager_release: pulumi.Resource | None
+) -> IngressGatewayArgs:
+    gateway = settings.mesh.gateway
+    node_ports = {
+        port: number
+        for port, number in (
+            (HTTP_PORT, gateway.node_ports and gateway.node_ports.http),
+            (HTTPS_PORT, gateway.node_ports and gateway.node_ports.https),
+        )
+        if number
+    }
+    return {
+        "chart_source": istio_chart_source(settings),
+        "revision": control_plane.revision,
+        "injection_labels": control_plane.injection_labels,
+        "istiod": control_plane.istiod,
+        "exposure": gateway.exposure,
+        "hosts": gateway_hosts(settings),
+        "name": gateway.name,
+        "namespace": gateway.namespace,
+        "cloud": gateway.cloud,
+        "load_balancer_source_ranges": gateway.load_balancer_source_ranges,
+        # Client addresses must survive the load balancer for the Jaeger UI allowlist to mean anything.
+        "preserve_client_ip": gateway.jaeger_ui.access is JaegerUiAccess.GATEWAY,
+        "node_ports": node_ports,
+        "min_replicas": gateway.min_replicas,
+        "max_replicas": gateway.max_replicas,
+        "resources": gateway.resources.as_kubernetes(),
+        "tls": gateway_tls_args(settings, cert_manager_release),
+        "extra_values": gateway.extra_values,
+    }
+
+
+def jaeger_ui_args(
+    settings: StackSettings, gateway: IngressGateway, jaeger: Jaeger, istio_ready: Sequence[pulumi.Resource]
+) -> JaegerUiArgs:
+    ui = settings.mesh.gateway.jaeger_ui
+    assert ui.host is not None  # the jaeger_ui rule guarantees it
+    return {
+        "host": ui.host,
+        "gateway": gateway.gateway,
+        "gateway_namespace": gateway.namespace,
+        "gateway_selector": gateway.selector_labels,
+        "query_host": jaeger.query_host,
+        "query_port": jaeger.query_port,
+        "allowed_source_ranges": ui.allowed_source_ranges,
+        "istio_ready": istio_ready,
     }

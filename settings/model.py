@@ -3,6 +3,7 @@
 Every model forbids unknown keys, so a typo such as `samplingPercentag` is an error, not a silent default.
 """
 
+import ipaddress
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -10,7 +11,7 @@ from pydantic.alias_generators import to_camel
 
 from components.jaeger import DEFAULT_IMAGE, DEFAULT_INDEX_CLEANER_IMAGE
 from components.jaeger_storage import BadgerStorage, CassandraStorage, MemoryStorage, SearchStorage
-from components.options import Environment, ExposureMode
+from components.options import Cloud, Environment, ExposureMode, JaegerUiAccess, TlsMode
 
 DnsLabel = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 """A Kubernetes name such as a namespace: lowercase letters, digits and '-', at most 63 characters."""
@@ -49,6 +50,22 @@ def _pinned(image: str) -> str:
 
 
 PinnedImage = Annotated[str, StringConstraints(pattern=r"^\S+$"), AfterValidator(_pinned)]
+
+
+def _cidr(value: str) -> str:
+    ipaddress.ip_network(value, strict=True)  # raises ValueError with the reason
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+"""An IPv4 or IPv6 network such as `10.0.0.0/8`."""
+
+GatewayHost = Annotated[str, StringConstraints(pattern=r"^(\*|(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?)$")]
+"""A host the gateway serves: a DNS name, `*.domain`, or `*` (dev only)."""
+
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+NodePort = Annotated[int, Field(ge=30000, le=32767)]
 
 
 class SettingsModel(BaseModel):
@@ -242,8 +259,50 @@ class JaegerSettings(SettingsModel):
     query: QuerySettings
 
 
+class CertManagerSettings(SettingsModel):
+    install: bool = True
+    """Install cert-manager (with its CRDs); false when the cluster already runs it."""
+    version: Annotated[str, StringConstraints(pattern=r"^v\d+\.\d+\.\d+$")] = "v1.19.4"
+    namespace: DnsLabel = "cert-manager"
+    chart_repository: ChartRepository = "https://charts.jetstack.io"
+
+
+class GatewayTlsSettings(SettingsModel):
+    mode: TlsMode = TlsMode.NONE
+    acme_email: Email | None = None
+    """Let's Encrypt account contact (expiry notices); required for the acme modes."""
+    existing_secret_name: DnsLabel | None = None
+    """For `existing`: a TLS Secret in the gateway namespace."""
+    cert_manager: CertManagerSettings = CertManagerSettings()
+
+
+class JaegerUiSettings(SettingsModel):
+    access: JaegerUiAccess = JaegerUiAccess.NONE
+    host: Hostname | None = None
+    allowed_source_ranges: list[Cidr] = []
+
+
+class NodePortSettings(SettingsModel):
+    http: NodePort | None = None
+    https: NodePort | None = None
+
+
 class GatewaySettings(SettingsModel):
     exposure: ExposureMode
+    hosts: Annotated[list[GatewayHost], Field(min_length=1)]
+    """Hosts the apps are served on."""
+    name: DnsLabel = "istio-ingressgateway"
+    namespace: DnsLabel = "istio-ingress"
+    cloud: Cloud | None = None
+    """For `internal`: `aws`, `gcp` or `azure`."""
+    load_balancer_source_ranges: list[Cidr] = []
+    node_ports: NodePortSettings | None = None
+    min_replicas: Annotated[int, Field(ge=1, le=50)]
+    max_replicas: Annotated[int, Field(ge=1, le=100)]
+    resources: ResourceSettings
+    tls: GatewayTlsSettings = GatewayTlsSettings()
+    jaeger_ui: JaegerUiSettings = JaegerUiSettings()
+    extra_values: dict[str, Any] = {}
 
 
 class MeshSettings(SettingsModel):

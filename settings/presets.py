@@ -23,6 +23,20 @@ PRESETS: dict[Environment, dict[str, Any]] = {
                 "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
             },
         },
+        "gateway": {
+            # localtest.me resolves to 127.0.0.1: with the port-forward from the outputs, these hosts work
+            # from a laptop with no DNS set-up, and the UI allowlist admits port-forwarded connections.
+            "hosts": ["bookinfo.localtest.me"],
+            "minReplicas": 1,
+            "maxReplicas": 1,
+            "resources": _resources("100m", "128Mi", "1", "512Mi"),
+            "tls": {"mode": "selfsigned"},
+            "jaegerUi": {
+                "access": "gateway",
+                "host": "jaeger.localtest.me",
+                "allowedSourceRanges": ["127.0.0.1/32"],
+            },
+        },
         "jaeger": {
             # In memory: nothing to provision, lost on restart. Fine for a laptop cluster.
             "storage": {"kind": "memory", "memory": {"maxTraces": 50_000}},
@@ -39,6 +53,12 @@ PRESETS: dict[Environment, dict[str, Any]] = {
                 "resources": {"requests": {"cpu": "250m", "memory": "1Gi"}},
             },
         },
+        "gateway": {
+            "minReplicas": 1,
+            "maxReplicas": 3,
+            "resources": _resources("200m", "256Mi", "2", "1Gi"),
+            "tls": {"mode": "acme-staging"},
+        },
         "jaeger": {
             "storage": {"kind": "badger", "badger": {"size": "20Gi", "spanTtl": "72h"}},
             "resources": _resources("250m", "512Mi", "1", "2Gi"),
@@ -54,6 +74,13 @@ PRESETS: dict[Environment, dict[str, Any]] = {
                 "maxReplicas": 5,
                 "resources": {"requests": {"cpu": "500m", "memory": "2Gi"}},
             },
+        },
+        "gateway": {
+            # Two replicas and a PodDisruptionBudget: the mesh's front door survives a node drain.
+            "minReplicas": 2,
+            "maxReplicas": 5,
+            "resources": _resources("500m", "512Mi", "2", "1Gi"),
+            "tls": {"mode": "acme"},
         },
         "jaeger": {
             # The store itself (Elasticsearch/OpenSearch/Cassandra URLs) is the stack file's to name.

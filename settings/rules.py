@@ -3,7 +3,7 @@
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from components.options import Environment
+from components.options import Environment, ExposureMode, JaegerUiAccess, TlsMode
 from settings.model import MeshSettings
 from settings.problems import MISSING, Problem
 from settings.secrets import (
@@ -27,26 +27,39 @@ def _missing_secret(key: str, because: str) -> Problem:
     return Problem(key, MISSING, f"a secret, required {because}: {set_command(key)}")
 
 
+def _replica_range(
+    mesh: MeshSettings, path: str, minimum: int, maximum: int, why_ha: str | None
+) -> list[Problem]:
+    """`maxReplicas` not below `minReplicas`; with `why_ha`, at least two replicas in prod."""
+    problems = []
+    if maximum < minimum:
+        problems.append(Problem(f"{path}.maxReplicas", maximum, f">= {path}.minReplicas ({minimum})"))
+    if why_ha and mesh.environment is Environment.PROD and minimum < 2:
+        problems.append(Problem(f"{path}.minReplicas", minimum, f"at least 2 in prod ({why_ha})"))
+    return problems
+
+
 def istiod_replicas(mesh: MeshSettings, _: Collection[str]) -> list[Problem]:
     istiod = mesh.istio.istiod
-    problems = []
-    if istiod.max_replicas < istiod.min_replicas:
-        problems.append(
-            Problem(
-                "istio.istiod.maxReplicas",
-                istiod.max_replicas,
-                f">= istio.istiod.minReplicas ({istiod.min_replicas})",
-            )
-        )
-    if mesh.environment is Environment.PROD and istiod.min_replicas < 2:
-        problems.append(
-            Problem(
-                "istio.istiod.minReplicas",
-                istiod.min_replicas,
-                "at least 2 in prod (istiod must survive a node drain)",
-            )
-        )
-    return problems
+    return _replica_range(
+        mesh, "istio.istiod", istiod.min_replicas, istiod.max_replicas, "istiod must survive a node drain"
+    )
+
+
+def collector_replicas(mesh: MeshSettings, _: Collection[str]) -> list[Problem]:
+    collector = mesh.jaeger.collector
+    return _replica_range(mesh, "jaeger.collector", collector.min_replicas, collector.max_replicas, None)
+
+
+def gateway_replicas(mesh: MeshSettings, _: Collection[str]) -> list[Problem]:
+    gateway = mesh.gateway
+    return _replica_range(
+        mesh,
+        "gateway",
+        gateway.min_replicas,
+        gateway.max_replicas,
+        "the front door must survive a node drain",
+    )
 
 
 def chart_repository_credentials(mesh: MeshSettings, secrets: Collection[str]) -> list[Problem]:
@@ -165,17 +178,101 @@ def storage_password(mesh: MeshSettings, secrets: Collection[str]) -> list[Probl
     return []
 
 
-def collector_replicas(mesh: MeshSettings, _: Collection[str]) -> list[Problem]:
-    collector = mesh.jaeger.collector
-    if collector.max_replicas < collector.min_replicas:
+def gateway_hosts(mesh: MeshSettings, _: Collection[str]) -> list[Problem]:
+    problems = []
+    tls = mesh.gateway.tls.mode
+    for index, host in enumerate(mesh.gateway.hosts):
+        path = f"gateway.hosts.{index}"
+        if host == "*" and mesh.environment is not Environment.DEV:
+            problems.append(Problem(path, host, "a DNS name: '*' (any host) only in dev"))
+        elif host == "*" and tls is not TlsMode.NONE:
+            problems.append(
+                Problem(
+                    path, host, "a DNS name: a certificate cannot cover '*' (or set gateway.tls.mode none)"
+                )
+            )
+        elif host.startswith("*.") and tls in (TlsMode.ACME, TlsMode.ACME_STAGING):
+            problems.append(
+                Problem(path, host, "a DNS name: ACME HTTP-01 cannot issue wildcard certificates")
+            )
+    return problems
+
+
+def gateway_exposure(mesh: MeshSettings, _: Collection[str]) -> list[Problem]:
+    gateway = mesh.gateway
+    problems = []
+    if gateway.exposure is ExposureMode.INTERNAL_LB and gateway.cloud is None:
+        problems.append(
+            Problem(
+                "gateway.cloud",
+                MISSING,
+                "aws, gcp or azure: whose annotations make the load balancer internal",
+            )
+        )
+    load_balanced = gateway.exposure in (ExposureMode.INTERNAL_LB, ExposureMode.PUBLIC_LB)
+    if gateway.load_balancer_source_ranges and not load_balanced:
+        problems.append(
+            Problem(
+                "gateway.loadBalancerSourceRanges",
+                gateway.load_balancer_source_ranges,
+                "only with exposure internal or public",
+            )
+        )
+    if gateway.node_ports is not None and gateway.exposure is not ExposureMode.NODEPORT:
+        problems.append(Problem("gateway.nodePorts", "(set)", "only with exposure nodeport"))
+    return problems
+
+
+def gateway_tls(mesh: MeshSettings, _: Collection[str]) -> list[Problem]:
+    tls = mesh.gateway.tls
+    if tls.mode in (TlsMode.ACME, TlsMode.ACME_STAGING) and tls.acme_email is None:
         return [
             Problem(
-                "jaeger.collector.maxReplicas",
-                collector.max_replicas,
-                f">= jaeger.collector.minReplicas ({collector.min_replicas})",
+                "gateway.tls.acmeEmail",
+                MISSING,
+                f"the Let's Encrypt account email, required with mode {tls.mode.value}",
+            )
+        ]
+    if tls.mode is TlsMode.EXISTING and tls.existing_secret_name is None:
+        return [
+            Problem(
+                "gateway.tls.existingSecretName",
+                MISSING,
+                "the TLS Secret in the gateway namespace, required with mode existing",
             )
         ]
     return []
+
+
+def jaeger_ui(mesh: MeshSettings, _: Collection[str]) -> list[Problem]:
+    """Jaeger has no authentication: on the gateway it needs TLS and an allowlist."""
+    ui = mesh.gateway.jaeger_ui
+    if ui.access is not JaegerUiAccess.GATEWAY:
+        return []
+    problems = []
+    if ui.host is None:
+        problems.append(Problem("gateway.jaegerUi.host", MISSING, "the host name the UI is served on"))
+    elif ui.host in mesh.gateway.hosts:
+        problems.append(
+            Problem("gateway.jaegerUi.host", ui.host, "a host of its own, not one of gateway.hosts")
+        )
+    if not ui.allowed_source_ranges:
+        problems.append(
+            Problem(
+                "gateway.jaegerUi.allowedSourceRanges",
+                [],
+                "at least one CIDR: Jaeger has no authentication of its own",
+            )
+        )
+    if mesh.gateway.tls.mode is TlsMode.NONE:
+        problems.append(
+            Problem("gateway.tls.mode", "none", "a TLS mode while gateway.jaegerUi.access is gateway")
+        )
+    if not mesh.jaeger_enabled:
+        problems.append(
+            Problem("gateway.jaegerUi.access", "gateway", "none while the in-cluster Jaeger is not deployed")
+        )
+    return problems
 
 
 RULES = [
@@ -188,4 +285,9 @@ RULES = [
     Rule(("tracing", "jaeger"), prod_storage),
     Rule(("tracing", "jaeger"), storage_password),
     Rule(("jaeger",), collector_replicas),
+    Rule(("gateway",), gateway_replicas),
+    Rule(("gateway",), gateway_hosts),
+    Rule(("gateway",), gateway_exposure),
+    Rule(("gateway",), gateway_tls),
+    Rule(("gateway", "tracing", "jaeger"), jaeger_ui),
 ]

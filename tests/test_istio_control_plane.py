@@ -26,7 +26,7 @@ def test_chart_version_and_private_mirror_from_config_reach_every_chart() -> Non
         },
     )
     charts = run.of_type("kubernetes:helm.sh/v4:Chart")
-    assert sorted(c.at("chart") for c in charts) == ["base", "cni", "istiod"]
+    assert sorted(c.at("chart") for c in charts) == ["base", "cni", "gateway", "istiod"]
     for chart in charts:
         assert chart.at("version") == "1.29.2", chart.name
         assert chart.at("repositoryOpts", "repo") == "https://charts.internal.example.com/istio", chart.name

@@ -169,7 +169,8 @@ def test_a_datadog_agent_in_the_cluster_needs_no_egress() -> None:
     run = run_program(
         "dev",
         overrides={
-            "tracing.backend": {"kind": "datadog", "service": "datadog-agent.datadog.svc.cluster.local"}
+            "tracing.backend": {"kind": "datadog", "service": "datadog-agent.datadog.svc.cluster.local"},
+            "gateway.jaegerUi.access": "none",  # no in-cluster Jaeger, so no UI to route to
         },
     )
     (provider,) = providers(run)
@@ -183,7 +184,11 @@ def test_a_datadog_agent_in_the_cluster_needs_no_egress() -> None:
 
 def test_an_external_zipkin_collector_is_reached_through_a_service_entry() -> None:
     run = run_program(
-        "dev", overrides={"tracing.backend": {"kind": "zipkin", "service": "zipkin.example.com"}}
+        "dev",
+        overrides={
+            "tracing.backend": {"kind": "zipkin", "service": "zipkin.example.com"},
+            "gateway.jaegerUi.access": "none",
+        },
     )
     (provider,) = providers(run)
     assert provider["zipkin"] == {"service": "zipkin.example.com", "port": 9411}

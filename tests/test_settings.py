@@ -329,3 +329,100 @@ def test_the_storage_password_reaches_only_a_kubernetes_secret() -> None:
         {"password": "only-in-a-secret"}
     )
     assert "only-in-a-secret" not in repr(run.outputs)
+
+
+GATEWAY_BAD_INPUTS = [
+    # stack, overrides, key path, text of what is allowed
+    pytest.param(
+        "prod",
+        {"gateway.jaegerUi": {"access": "gateway", "host": "jaeger.example.com"}},
+        "gateway.jaegerUi.allowedSourceRanges",
+        "at least one CIDR: Jaeger has no authentication",
+        id="public jaeger ui without an allowlist",
+    ),
+    pytest.param(
+        "dev",
+        {"gateway.tls.mode": "none"},
+        "gateway.tls.mode",
+        "a TLS mode while gateway.jaegerUi.access is gateway",
+        id="jaeger ui on the gateway without tls",
+    ),
+    pytest.param(
+        "staging",
+        {"gateway.tls.acmeEmail": REMOVE},
+        "gateway.tls.acmeEmail",
+        "the Let's Encrypt account email",
+        id="acme without an email",
+    ),
+    pytest.param(
+        "prod",
+        {"gateway.hosts": ["*"]},
+        "gateway.hosts.0",
+        "'*' (any host) only in dev",
+        id="any host in prod",
+    ),
+    pytest.param(
+        "staging",
+        {"gateway.cloud": REMOVE},
+        "gateway.cloud",
+        "aws, gcp or azure",
+        id="internal load balancer without a cloud",
+    ),
+    pytest.param(
+        "staging",
+        {"gateway.exposure": "lan"},
+        "gateway.exposure",
+        "'cluster', 'nodeport', 'internal' or 'public'",
+        id="unknown exposure",
+    ),
+    pytest.param(
+        "prod",
+        {"gateway.nodePorts": {"https": 30443}},
+        "gateway.nodePorts",
+        "only with exposure nodeport",
+        id="node ports on a load balancer",
+    ),
+    pytest.param(
+        "dev",
+        {"gateway.tls": {"mode": "existing"}},
+        "gateway.tls.existingSecretName",
+        "required with mode existing",
+        id="existing tls without a secret",
+    ),
+    pytest.param(
+        "prod",
+        {"gateway.hosts": ["*.example.com"]},
+        "gateway.hosts.0",
+        "cannot issue wildcard",
+        id="wildcard host with acme http-01",
+    ),
+    pytest.param(
+        "prod",
+        {"gateway.minReplicas": 1},
+        "gateway.minReplicas",
+        "at least 2 in prod",
+        id="a single gateway replica in prod",
+    ),
+    pytest.param(
+        "dev",
+        {"gateway.jaegerUi.allowedSourceRanges": ["10.0.0.300/8"]},
+        "gateway.jaegerUi.allowedSourceRanges.0",
+        "does not appear to be an IPv4 or IPv6 network",
+        id="allowlist entry that is not a network",
+    ),
+    pytest.param(
+        "dev",
+        {"gateway.nodePorts": {"http": 80}},
+        "gateway.nodePorts.http",
+        "greater than or equal to 30000",
+        id="node port out of range",
+    ),
+]
+
+
+@pytest.mark.parametrize(("stack", "overrides", "path", "allowed"), GATEWAY_BAD_INPUTS)
+def test_bad_gateway_input_is_refused(stack: str, overrides: dict[str, Any], path: str, allowed: str) -> None:
+    error = refused(stack, overrides=overrides)
+    matching = [p for p in error.problems if p.path == path]
+    assert matching, f"no problem reported for {path}:\n{error}"
+    assert allowed in matching[0].allowed
