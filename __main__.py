@@ -6,15 +6,27 @@ Settings are read and validated first; a bad stack config stops here, before any
 import pulumi
 import pulumi_kubernetes_cert_manager as cert_manager
 
-from components import IngressGateway, IstioControlPlane, Jaeger, JaegerUi, MeshTracing
+from components import (
+    Bookinfo,
+    IngressGateway,
+    IstioControlPlane,
+    Jaeger,
+    JaegerUi,
+    LoadGenerator,
+    MeshTracing,
+)
+from components.bookinfo import PRODUCT_PAGE_PATH
 from components.options import JaegerUiAccess
 from settings import load_settings
 from settings.component_args import (
+    bookinfo_args,
+    bookinfo_host,
     cert_manager_args,
     control_plane_args,
     gateway_args,
     jaeger_args,
     jaeger_ui_args,
+    load_generator_args,
     mesh_tracing_args,
     needs_cert_manager,
     tracing_backend,
@@ -44,6 +56,15 @@ jaeger_ui = None
 if jaeger is not None and mesh.gateway.jaeger_ui.access is JaegerUiAccess.GATEWAY:
     jaeger_ui = JaegerUi("jaeger-ui", jaeger_ui_args(settings, gateway, jaeger, istio_ready))
 
+# The sample apps wait for a ready istiod (sidecars) and the Telemetry (traced from the first request).
+bookinfo = None
+if mesh.bookinfo.enabled:
+    bookinfo = Bookinfo(
+        "bookinfo", bookinfo_args(settings, control_plane, gateway, [*istio_ready, mesh_tracing.telemetry])
+    )
+    if mesh.bookinfo.load_generator.enabled:
+        LoadGenerator("loadgen", load_generator_args(settings, bookinfo, gateway))
+
 pulumi.export("environment", mesh.environment.value)
 pulumi.export("istioRevision", control_plane.revision)
 pulumi.export("injectionLabels", control_plane.injection_labels)
@@ -52,19 +73,33 @@ pulumi.export("samplingPercentage", mesh_tracing.sampling_percentage)
 pulumi.export("gatewayAddress", gateway.address)
 pulumi.export("gatewayTls", gateway.tls_mode)
 pulumi.export("appUrl", gateway.url(mesh.gateway.hosts[0]))
+if bookinfo is not None:
+    pulumi.export("bookinfoNamespace", bookinfo.namespace)
+    pulumi.export(
+        "productPageUrl", pulumi.Output.concat(gateway.url(bookinfo_host(settings)), PRODUCT_PAGE_PATH)
+    )
+    pulumi.export("jaegerServiceName", bookinfo.jaeger_service)
 if jaeger is not None:
     pulumi.export("jaegerStorage", jaeger.storage_kind)
     pulumi.export("jaegerOtlpGrpcEndpoint", jaeger.otlp_grpc_endpoint)
     pulumi.export("jaegerOtlpHttpEndpoint", jaeger.otlp_http_endpoint)
     pulumi.export("jaegerZipkinEndpoint", jaeger.zipkin_endpoint)
-    pulumi.export(
-        "jaegerUi",
-        gateway.url(jaeger_ui.host)
-        if jaeger_ui is not None
-        else pulumi.Output.format(
-            "kubectl -n {0} port-forward svc/{1} {2}:{2}, then http://localhost:{2}",
-            jaeger.namespace,
-            jaeger.query_service_name,
-            jaeger.query_port,
-        ),
-    )
+    if jaeger_ui is not None:
+        jaeger_ui_url = gateway.url(jaeger_ui.host)
+    else:
+        jaeger_ui_url = pulumi.Output.from_input(f"http://localhost:{jaeger.query_port}")
+        pulumi.export(
+            "jaegerUiPortForward",
+            pulumi.Output.format(
+                "kubectl -n {0} port-forward svc/{1} {2}:{2}",
+                jaeger.namespace,
+                jaeger.query_service_name,
+                jaeger.query_port,
+            ),
+        )
+    pulumi.export("jaegerUi", jaeger_ui_url)
+    if bookinfo is not None:
+        pulumi.export(
+            "jaegerSearch",
+            pulumi.Output.format("{0}/search?service={1}", jaeger_ui_url, bookinfo.jaeger_service),
+        )

@@ -4,6 +4,7 @@ Each component takes typed args and never reads stack config, so other programs 
 their own values.
 """
 
+from components.bookinfo import Bookinfo, BookinfoArgs
 from components.gateway_certificate import GatewayCertificate, GatewayCertificateArgs
 from components.helm import ChartSource
 from components.ingress_gateway import GatewayTlsArgs, IngressGateway, IngressGatewayArgs
@@ -17,6 +18,7 @@ from components.jaeger_storage import (
     StorageTls,
 )
 from components.jaeger_ui import JaegerUi, JaegerUiArgs
+from components.load_generator import LoadGenerator, LoadGeneratorArgs
 from components.mesh_tracing import MeshTracing, MeshTracingArgs
 from components.options import Cloud, Environment, ExposureMode, JaegerUiAccess, TlsMode
 from components.tracing_backend import (
@@ -29,6 +31,8 @@ from components.tracing_backend import (
 
 __all__ = [
     "BadgerStorage",
+    "Bookinfo",
+    "BookinfoArgs",
     "CassandraStorage",
     "ChartSource",
     "Cloud",
@@ -46,6 +50,8 @@ __all__ = [
     "JaegerUi",
     "JaegerUiAccess",
     "JaegerUiArgs",
+    "LoadGenerator",
+    "LoadGeneratorArgs",
     "MemoryStorage",
     "MeshTracing",
     "MeshTracingArgs",

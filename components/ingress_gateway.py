@@ -89,6 +89,8 @@ class IngressGateway(pulumi.ComponentResource):
     """TLS Secret served on port 443, None without TLS."""
     address: pulumi.Output[str]
     """Load balancer address, node port hint, or the port-forward command for `cluster`."""
+    cluster_ip: pulumi.Output[str]
+    """The gateway Service's cluster IP, for clients inside the cluster that must use the app host name."""
     ready: pulumi.Resource
     """The gateway chart (Deployment awaited ready)."""
 
@@ -138,20 +140,43 @@ class IngressGateway(pulumi.ComponentResource):
             )
         self.credential_name = certificate.secret_name if certificate else None
         self.gateway = self._gateways(certificate, [args["istiod"]])
-        self.address = self._address(chart)
-        self.register_outputs({"namespace": self.namespace, "gateway": self.gateway, "address": self.address})
+        # Read the chart's Service once it exists; during a first preview the id is unknown and no read
+        # happens. A read never waits for a load balancer.
+        service = k8s.core.v1.Service.get(
+            f"{name}-service",
+            pulumi.Output.all(self.namespace, chart.resources).apply(lambda parts: f"{parts[0]}/{release}"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[chart]),
+        )
+        self.cluster_ip = service.spec.apply(lambda spec: spec.cluster_ip)
+        self.address = self._address(service)
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "gateway": self.gateway,
+                "address": self.address,
+                "cluster_ip": self.cluster_ip,
+            }
+        )
+
+    @property
+    def scheme(self) -> str:
+        return "http" if self.credential_name is None else "https"
 
     def url(self, host: str) -> pulumi.Output[str]:
         """The base URL clients use for `host` with this exposure."""
-        scheme = "http" if self.credential_name is None else "https"
         port = HTTP_PORT if self.credential_name is None else HTTPS_PORT
         exposure = self._args["exposure"]
         if exposure is ExposureMode.CLUSTER:
-            return pulumi.Output.from_input(f"{scheme}://{host}:{LOCAL_PORTS[port]}")
+            return pulumi.Output.from_input(f"{self.scheme}://{host}:{LOCAL_PORTS[port]}")
         if exposure is ExposureMode.NODEPORT:
             node_port = self._args.get("node_ports", {}).get(port)
-            return pulumi.Output.from_input(f"{scheme}://{host}:{node_port or '<node port>'}")
-        return pulumi.Output.from_input(f"{scheme}://{host}")
+            return pulumi.Output.from_input(f"{self.scheme}://{host}:{node_port or '<node port>'}")
+        return self.in_cluster_url(host)
+
+    def in_cluster_url(self, host: str) -> pulumi.Output[str]:
+        """The base URL of `host` on the gateway Service's own ports: for load balancers, and for clients in
+        the cluster that resolve `host` to `cluster_ip`."""
+        return pulumi.Output.from_input(f"{self.scheme}://{host}")
 
     # -- chart values -----------------------------------------------------------------------------
 
@@ -309,7 +334,7 @@ class IngressGateway(pulumi.ComponentResource):
             istio_ready,
         )
 
-    def _address(self, chart: Chart) -> pulumi.Output[str]:
+    def _address(self, service: k8s.core.v1.Service) -> pulumi.Output[str]:
         exposure = self._args["exposure"]
         if exposure is ExposureMode.CLUSTER:
             port = HTTP_PORT if self.credential_name is None else HTTPS_PORT
@@ -324,14 +349,6 @@ class IngressGateway(pulumi.ComponentResource):
             return pulumi.Output.format(
                 "any node address; kubectl -n {0} get svc {1}", self.namespace, self._release
             )
-        # Read the chart's Service once it exists; during a first preview the id is unknown and no read happens.
-        service = k8s.core.v1.Service.get(
-            f"{self._name}-service",
-            pulumi.Output.all(self.namespace, chart.resources).apply(
-                lambda parts: f"{parts[0]}/{self._release}"
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[chart]),
-        )
         return service.status.apply(_load_balancer_address)
 
 

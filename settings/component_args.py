@@ -6,6 +6,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes_cert_manager as cert_manager
 
+from components.bookinfo import PRODUCT_PAGE_PATH, Bookinfo, BookinfoArgs
 from components.helm import ChartSource
 from components.ingress_gateway import (
     HTTP_PORT,
@@ -25,6 +26,7 @@ from components.jaeger_storage import (
     StorageTls,
 )
 from components.jaeger_ui import JaegerUiArgs
+from components.load_generator import LoadGeneratorArgs
 from components.mesh_tracing import MeshTracingArgs
 from components.options import JaegerUiAccess, TlsMode
 from components.tracing_backend import (
@@ -260,4 +262,49 @@ def jaeger_ui_args(
         "query_port": jaeger.query_port,
         "allowed_source_ranges": ui.allowed_source_ranges,
         "istio_ready": istio_ready,
+    }
+
+
+def bookinfo_host(settings: StackSettings) -> str:
+    return settings.mesh.bookinfo.host or settings.mesh.gateway.hosts[0]
+
+
+def bookinfo_args(
+    settings: StackSettings,
+    control_plane: IstioControlPlane,
+    gateway: IngressGateway,
+    mesh_ready: Sequence[pulumi.Resource],
+) -> BookinfoArgs:
+    app = settings.mesh.bookinfo
+    return {
+        "injection_labels": control_plane.injection_labels,
+        "mesh_ready": mesh_ready,
+        "gateway": gateway.gateway,
+        "host": bookinfo_host(settings),
+        "namespace": app.namespace,
+        "image_hub": app.image_hub,
+        "image_tag": app.image_tag,
+        "replicas": app.replicas,
+        "reviews_weights": {str(version): weight for version, weight in app.reviews_weights.items()},
+        "resources": app.resources.as_kubernetes(),
+        "reviews_resources": app.reviews_resources.as_kubernetes(),
+    }
+
+
+def load_generator_args(
+    settings: StackSettings, bookinfo: Bookinfo, gateway: IngressGateway
+) -> LoadGeneratorArgs:
+    """Through the gateway when the product page has a concrete host there, in the mesh otherwise."""
+    load = settings.mesh.bookinfo.load_generator
+    host = bookinfo_host(settings)
+    through_gateway = host != "*"
+    return {
+        "namespace": bookinfo.namespace,
+        "target_url": gateway.in_cluster_url(host).apply(lambda url: url + PRODUCT_PAGE_PATH)
+        if through_gateway
+        else bookinfo.product_page_url_in_mesh,
+        "gateway_address": gateway.cluster_ip if through_gateway else None,
+        "requests_per_second": load.requests_per_second,
+        "connections": load.connections,
+        "image": load.image,
     }

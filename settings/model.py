@@ -4,11 +4,12 @@ Every model forbids unknown keys, so a typo such as `samplingPercentag` is an er
 """
 
 import ipaddress
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
+from components import bookinfo, load_generator
 from components.jaeger import DEFAULT_IMAGE, DEFAULT_INDEX_CLEANER_IMAGE
 from components.jaeger_storage import BadgerStorage, CassandraStorage, MemoryStorage, SearchStorage
 from components.options import Cloud, Environment, ExposureMode, JaegerUiAccess, TlsMode
@@ -305,6 +306,33 @@ class GatewaySettings(SettingsModel):
     extra_values: dict[str, Any] = {}
 
 
+class LoadGeneratorSettings(SettingsModel):
+    enabled: bool
+    requests_per_second: Annotated[float, Field(gt=0, le=100)] = 1.0
+    connections: Annotated[int, Field(ge=1, le=16)] = 1
+    image: PinnedImage = load_generator.DEFAULT_IMAGE
+
+
+ReviewsVersion = Literal["v1", "v2", "v3"]
+
+
+class BookinfoSettings(SettingsModel):
+    enabled: bool
+    namespace: DnsLabel = "bookinfo"
+    host: Hostname | None = None
+    """Host of the product page; one of gateway.hosts, the first by default."""
+    image_hub: Annotated[str, StringConstraints(pattern=r"^\S+$")] = bookinfo.DEFAULT_IMAGE_HUB
+    image_tag: Annotated[str, StringConstraints(pattern=r"^[\w][\w.-]{0,127}$")] = bookinfo.DEFAULT_IMAGE_TAG
+    replicas: Annotated[int, Field(ge=1, le=10)] = 1
+    reviews_weights: dict[ReviewsVersion, Annotated[int, Field(ge=0, le=100)]] = Field(
+        default_factory=lambda: cast(dict[ReviewsVersion, int], dict(bookinfo.EVEN_REVIEWS_WEIGHTS))
+    )
+    """Share of reviews traffic per version, summing to 100."""
+    resources: ResourceSettings = ResourceSettings.model_validate(bookinfo.SMALL)
+    reviews_resources: ResourceSettings = ResourceSettings.model_validate(bookinfo.JAVA)
+    load_generator: LoadGeneratorSettings
+
+
 class MeshSettings(SettingsModel):
     """The whole stack configuration, after the environment preset has been applied."""
 
@@ -313,6 +341,7 @@ class MeshSettings(SettingsModel):
     tracing: TracingSettings
     jaeger: JaegerSettings
     gateway: GatewaySettings
+    bookinfo: BookinfoSettings
 
     @property
     def jaeger_enabled(self) -> bool:

@@ -16,6 +16,8 @@ _SMALL = _resources("100m", "256Mi", "500m", "1Gi")
 
 PRESETS: dict[Environment, dict[str, Any]] = {
     Environment.DEV: {
+        # The sample apps and a gentle load, so traces appear right after `make up`.
+        "bookinfo": {"enabled": True, "loadGenerator": {"enabled": True, "requestsPerSecond": 2}},
         "istio": {
             "istiod": {
                 "minReplicas": 1,
@@ -46,6 +48,7 @@ PRESETS: dict[Environment, dict[str, Any]] = {
         },
     },
     Environment.STAGING: {
+        "bookinfo": {"enabled": True, "loadGenerator": {"enabled": False}},
         "istio": {
             "istiod": {
                 "minReplicas": 1,
@@ -67,6 +70,8 @@ PRESETS: dict[Environment, dict[str, Any]] = {
         },
     },
     Environment.PROD: {
+        # Sample apps stay out of prod unless a stack enables them explicitly.
+        "bookinfo": {"enabled": False, "loadGenerator": {"enabled": False}},
         "istio": {
             # Two istiod replicas and a PodDisruptionBudget keep injection and xDS up during node drains.
             "istiod": {

@@ -275,6 +275,41 @@ def jaeger_ui(mesh: MeshSettings, _: Collection[str]) -> list[Problem]:
     return problems
 
 
+def bookinfo_routing(mesh: MeshSettings, _: Collection[str]) -> list[Problem]:
+    app = mesh.bookinfo
+    if not app.enabled:
+        return []
+    problems = []
+    total = sum(app.reviews_weights.values())
+    if total != 100:
+        problems.append(
+            Problem(
+                "bookinfo.reviewsWeights",
+                dict(app.reviews_weights),
+                f"weights summing to 100 (they sum to {total})",
+            )
+        )
+    if app.host is not None and app.host not in mesh.gateway.hosts:
+        problems.append(
+            Problem("bookinfo.host", app.host, f"one of gateway.hosts ({', '.join(mesh.gateway.hosts)})")
+        )
+    if app.host is None and mesh.gateway.hosts[0].startswith("*."):
+        problems.append(Problem("bookinfo.host", MISSING, "a DNS name under the wildcard gateway.hosts[0]"))
+    return problems
+
+
+def load_generator_needs_bookinfo(mesh: MeshSettings, _: Collection[str]) -> list[Problem]:
+    if mesh.bookinfo.load_generator.enabled and not mesh.bookinfo.enabled:
+        return [
+            Problem(
+                "bookinfo.loadGenerator.enabled",
+                True,
+                "false while bookinfo.enabled is false (nothing to call)",
+            )
+        ]
+    return []
+
+
 RULES = [
     Rule(("istio",), istiod_replicas),
     Rule(("istio",), chart_repository_credentials),
@@ -290,4 +325,6 @@ RULES = [
     Rule(("gateway",), gateway_exposure),
     Rule(("gateway",), gateway_tls),
     Rule(("gateway", "tracing", "jaeger"), jaeger_ui),
+    Rule(("bookinfo", "gateway"), bookinfo_routing),
+    Rule(("bookinfo",), load_generator_needs_bookinfo),
 ]

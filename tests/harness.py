@@ -21,6 +21,8 @@ from pulumi.runtime.sync_await import _sync_await
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PROJECT = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["name"]
 STACKS = ("dev", "staging", "prod")
+LIVE_CLUSTER_IP = "10.96.0.42"
+"""The cluster IP the mocks give every Service read from the cluster."""
 REMOVE = object()
 """Override value that deletes a key from the stack file's config."""
 STACK_SECRETS: dict[str, dict[str, str]] = {"prod": {"jaegerStoragePassword": "test-only-password"}}
@@ -138,7 +140,11 @@ class _Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
         if args.resource_id and "metadata" not in state:
-            state["metadata"] = {"name": args.resource_id}  # a read (`.get`) of an existing object
+            # A read (`.get`) of an existing object: answer with what the cluster would hold.
+            namespace, _, name = args.resource_id.rpartition("/")
+            state["metadata"] = {"name": name, **({"namespace": namespace} if namespace else {})}
+            if args.typ == "kubernetes:core/v1:Service":
+                state["spec"] = {"clusterIP": LIVE_CLUSTER_IP}
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:

@@ -193,7 +193,7 @@ def test_an_external_zipkin_collector_is_reached_through_a_service_entry() -> No
     (provider,) = providers(run)
     assert provider["zipkin"] == {"service": "zipkin.example.com", "port": 9411}
     assert run.named("tracing-backend-entry").at("spec", "ports")[0]["number"] == 9411
-    assert not run.of_type("kubernetes:networking.istio.io/v1:DestinationRule")
+    assert "tracing-backend-tls" not in [r.name for r in run.resources], "no TLS origination without tls"
 
 
 def test_jaeger_can_run_beside_an_external_backend_when_asked() -> None:

@@ -104,7 +104,7 @@ BAD_INPUTS = [
         {"tracng": {"samplingPercentage": 1}},
         "tracng",
         "(unknown key)",
-        "one of environment, gateway, istio",
+        "one of bookinfo, environment, gateway, istio",
         id="unknown top-level key",
     ),
     pytest.param({"tracing": 5}, "tracing", "5", "a map of settings", id="section that is not a map"),

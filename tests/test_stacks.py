@@ -85,5 +85,7 @@ def test_prod_runs_an_autoscaled_collector_with_a_disruption_budget(rendered: Ca
 def test_dev_and_staging_run_jaeger_all_in_one(rendered: Callable[[str], Run]) -> None:
     for stack in ("dev", "staging"):
         run = rendered(stack)
-        assert [d.name for d in run.of_type("kubernetes:apps/v1:Deployment")] == ["jaeger-all-in-one"], stack
+        jaeger = run.one("mesh-tracing:index:Jaeger")
+        deployments = [r.name for r in run.descendants(jaeger) if r.type == "kubernetes:apps/v1:Deployment"]
+        assert deployments == ["jaeger-all-in-one"], stack
         assert not run.of_type("kubernetes:policy/v1:PodDisruptionBudget")
