@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: venv test lint preflight preview up destroy lock
+.PHONY: venv test lint preflight preview up destroy lock render bench
 
 $(BIN)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -23,6 +23,14 @@ lint: venv
 
 test: lint
 	$(BIN)/pytest
+
+# Plans of what each stack declares (plans/<stack>.yaml), rendered offline under the mock engine.
+# `make render` renders every stack; `make render STACK=prod` only prod.
+render: venv
+	$(BIN)/python -m scripts.render $(if $(filter command line,$(origin STACK)),$(STACK),)
+
+bench: venv
+	$(BIN)/python -m scripts.bench_render
 
 preflight: venv
 	$(BIN)/python scripts/preflight.py

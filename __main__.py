@@ -59,11 +59,10 @@ if jaeger is not None and mesh.gateway.jaeger_ui.access is JaegerUiAccess.GATEWA
 # The sample apps wait for a ready istiod (sidecars) and the Telemetry (traced from the first request).
 bookinfo = None
 if mesh.bookinfo.enabled:
-    bookinfo = Bookinfo(
-        "bookinfo", bookinfo_args(settings, control_plane, gateway, [*istio_ready, mesh_tracing.telemetry])
-    )
+    mesh_ready = [*istio_ready, mesh_tracing.telemetry]
+    bookinfo = Bookinfo("bookinfo", bookinfo_args(settings, control_plane, gateway, mesh_ready))
     if mesh.bookinfo.load_generator.enabled:
-        LoadGenerator("loadgen", load_generator_args(settings, bookinfo, gateway))
+        LoadGenerator("loadgen", load_generator_args(settings, bookinfo, gateway, mesh_ready))
 
 pulumi.export("environment", mesh.environment.value)
 pulumi.export("istioRevision", control_plane.revision)

@@ -5,7 +5,7 @@ reaches the gateway's Service by resolving the app host to it, so TLS, SNI and H
 path. Without a usable gateway host it calls the product page inside the mesh instead.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, TypedDict
 from urllib.parse import urlparse
 
@@ -24,6 +24,8 @@ class LoadGeneratorArgs(TypedDict):
     target_url: pulumi.Input[str]
     """What to request, e.g. `https://bookinfo.example.com/productpage`."""
     requests_per_second: float
+    mesh_ready: Sequence[pulumi.Resource]
+    """A ready istiod: in the mesh, the generator's pod needs its sidecar from the start."""
     connections: NotRequired[int]
     gateway_address: NotRequired[pulumi.Input[str] | None]
     """IP the target URL's host resolves to (the gateway Service). When None, the generator is meshed and
@@ -87,6 +89,9 @@ class LoadGenerator(pulumi.ComponentResource):
         }
         metadata: Mapping[str, Any] = {"name": name, "namespace": args["namespace"], "labels": labels}
         k8s.apps.v1.Deployment(
-            f"{name}-deployment", metadata=metadata, spec=spec, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-deployment",
+            metadata=metadata,
+            spec=spec,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args["mesh_ready"])),
         )
         self.register_outputs({"target_url": self.target_url})

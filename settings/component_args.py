@@ -292,7 +292,10 @@ def bookinfo_args(
 
 
 def load_generator_args(
-    settings: StackSettings, bookinfo: Bookinfo, gateway: IngressGateway
+    settings: StackSettings,
+    bookinfo: Bookinfo,
+    gateway: IngressGateway,
+    mesh_ready: Sequence[pulumi.Resource],
 ) -> LoadGeneratorArgs:
     """Through the gateway when the product page has a concrete host there, in the mesh otherwise."""
     load = settings.mesh.bookinfo.load_generator
@@ -305,6 +308,7 @@ def load_generator_args(
         else bookinfo.product_page_url_in_mesh,
         "gateway_address": gateway.cluster_ip if through_gateway else None,
         "requests_per_second": load.requests_per_second,
+        "mesh_ready": mesh_ready,
         "connections": load.connections,
         "image": load.image,
     }

@@ -110,20 +110,37 @@ class Run:
         return children + [d for c in children for d in self.descendants(c)]
 
     def waits_for(self, dependent: Res, prerequisite: Res) -> bool:
-        """Whether the engine creates `prerequisite` before `dependent`: a dependency path, where a
-        dependency on a component covers everything inside it."""
-        seen: set[str] = set()
-        frontier = list(dependent.dependencies)
-        while frontier:
-            urn = frontier.pop()
-            if urn in seen:
-                continue
-            seen.add(urn)
-            if urn == prerequisite.urn:
-                return True
-            res = self.by_urn(urn)
-            frontier += res.dependencies + [d.urn for d in self.descendants(res)]
-        return False
+        """Whether the engine creates `prerequisite` before `dependent`."""
+        children: dict[str, list[str]] = {}
+        for r in self.resources:
+            children.setdefault(r.parent, []).append(r.urn)
+        return waits_for(
+            dependent.urn,
+            prerequisite.urn,
+            lambda urn: self.by_urn(urn).dependencies,
+            lambda urn: children.get(urn, []),
+        )
+
+
+def waits_for(
+    dependent: str,
+    prerequisite: str,
+    dependencies: Callable[[str], Iterable[str]],
+    children: Callable[[str], Iterable[str]],
+) -> bool:
+    """Whether `dependent` is created after `prerequisite`: a path of dependencies, where depending on a
+    component means depending on everything inside it."""
+    seen: set[str] = set()
+    frontier = list(dependencies(dependent))
+    while frontier:
+        node = frontier.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if node == prerequisite:
+            return True
+        frontier += [*dependencies(node), *children(node)]
+    return False
 
 
 def _unwrap(value: Any) -> Any:
