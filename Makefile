@@ -35,11 +35,14 @@ bench: venv
 preflight: venv
 	$(BIN)/python scripts/preflight.py
 
+# The policy pack (policy/) is MANDATORY for prod and ADVISORY elsewhere; it reads the environment here.
+export MESH_TRACING_ENVIRONMENT ?= $(STACK)
+
 # The stack is selected, or created from stacks/Pulumi.$(STACK).yaml, then previewed or deployed.
 preview up destroy: preflight
 	@case "$$PULUMI_BACKEND_URL" in file://$(CURDIR)/.pulumi-state) mkdir -p .pulumi-state;; esac
 	pulumi stack select --create $(STACK)
-	pulumi $@ --stack $(STACK) $(if $(filter preview,$@),--diff,) $(ARGS)
+	pulumi $@ --stack $(STACK) $(if $(filter preview,$@),--diff,) $(if $(filter destroy,$@),,--policy-pack policy) $(ARGS)
 
 # Refreshes the full lock from requirements.in in a throwaway venv.
 lock:

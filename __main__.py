@@ -13,9 +13,11 @@ from components import (
     Jaeger,
     JaegerUi,
     LoadGenerator,
+    MeshSecurity,
     MeshTracing,
 )
 from components.bookinfo import PRODUCT_PAGE_PATH
+from components.load_generator import LOAD_GENERATOR
 from components.options import JaegerUiAccess
 from settings import load_settings
 from settings.component_args import (
@@ -27,6 +29,7 @@ from settings.component_args import (
     jaeger_args,
     jaeger_ui_args,
     load_generator_args,
+    mesh_security_args,
     mesh_tracing_args,
     needs_cert_manager,
     tracing_backend,
@@ -43,6 +46,9 @@ control_plane = IstioControlPlane("istio", control_plane_args(settings, backend)
 istio_ready = [control_plane.crds, control_plane.istiod]
 mesh_tracing = MeshTracing(
     "tracing", mesh_tracing_args(settings, backend, control_plane.root_namespace, istio_ready)
+)
+mesh_security = MeshSecurity(
+    "security", mesh_security_args(settings, control_plane.root_namespace, istio_ready)
 )
 
 # The way in: cert-manager (unless the cluster has it), then the gateway after a ready istiod.
@@ -62,13 +68,14 @@ if mesh.bookinfo.enabled:
     mesh_ready = [*istio_ready, mesh_tracing.telemetry]
     bookinfo = Bookinfo("bookinfo", bookinfo_args(settings, control_plane, gateway, mesh_ready))
     if mesh.bookinfo.load_generator.enabled:
-        LoadGenerator("loadgen", load_generator_args(settings, bookinfo, gateway, mesh_ready))
+        LoadGenerator(LOAD_GENERATOR, load_generator_args(settings, bookinfo, gateway, mesh_ready))
 
 pulumi.export("environment", mesh.environment.value)
 pulumi.export("istioRevision", control_plane.revision)
 pulumi.export("injectionLabels", control_plane.injection_labels)
 pulumi.export("tracingProvider", mesh_tracing.provider_name)
 pulumi.export("samplingPercentage", mesh_tracing.sampling_percentage)
+pulumi.export("mtlsMode", mesh_security.mtls_mode)
 pulumi.export("gatewayAddress", gateway.address)
 pulumi.export("gatewayTls", gateway.tls_mode)
 pulumi.export("appUrl", gateway.url(mesh.gateway.hosts[0]))

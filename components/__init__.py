@@ -19,6 +19,7 @@ from components.jaeger_storage import (
 )
 from components.jaeger_ui import JaegerUi, JaegerUiArgs
 from components.load_generator import LoadGenerator, LoadGeneratorArgs
+from components.mesh_security import MeshSecurity, MeshSecurityArgs
 from components.mesh_tracing import MeshTracing, MeshTracingArgs
 from components.options import Cloud, Environment, ExposureMode, JaegerUiAccess, TlsMode
 from components.tracing_backend import (
@@ -53,6 +54,8 @@ __all__ = [
     "LoadGenerator",
     "LoadGeneratorArgs",
     "MemoryStorage",
+    "MeshSecurity",
+    "MeshSecurityArgs",
     "MeshTracing",
     "MeshTracingArgs",
     "SearchStorage",

@@ -30,6 +30,8 @@ APP_USER = 1000
 # reviews is WebSphere Liberty: it runs as its image's own non-root user and writes outside the volumes
 # the sample mounts, so its root filesystem stays writable.
 WRITABLE_ROOT = {"reviews"}
+CALLERS = {"details": PRODUCT_PAGE, "reviews": PRODUCT_PAGE, "ratings": "reviews"}
+"""Who calls whom inside Bookinfo: what a default-deny namespace must still allow."""
 PRODUCT_PAGE_ROUTES = [
     {"uri": {"exact": PRODUCT_PAGE_PATH}},
     {"uri": {"prefix": "/static"}},
@@ -65,6 +67,11 @@ class BookinfoArgs(TypedDict):
     """Share of reviews traffic per version (`v1`, `v2`, `v3`), summing to 100. Default: even."""
     resources: NotRequired[Resources]
     reviews_resources: NotRequired[Resources]
+    default_deny: NotRequired[bool]
+    """Deny all traffic in the namespace except Bookinfo's own calls and `product_page_clients`."""
+    product_page_clients: NotRequired[Sequence[pulumi.Input[str]]]
+    """mTLS identities allowed to call the product page under default deny (the gateway, a meshed load
+    generator)."""
 
 
 class Bookinfo(pulumi.ComponentResource):
@@ -88,8 +95,9 @@ class Bookinfo(pulumi.ComponentResource):
         self.namespace = namespace.metadata.name
         self.pod_labels = {}
         services = {}
+        accounts = {}
         for app, versions in VERSIONS.items():
-            account = k8s.core.v1.ServiceAccount(
+            account = accounts[app] = k8s.core.v1.ServiceAccount(
                 f"{name}-{app}-sa",
                 metadata=self._metadata(f"bookinfo-{app}", app),
                 opts=pulumi.ResourceOptions(parent=self),
@@ -106,6 +114,8 @@ class Bookinfo(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self._routing()
+        if args.get("default_deny", False):
+            self._default_deny(accounts)
         product_page = services[PRODUCT_PAGE]
         self.product_page_url_in_mesh = pulumi.Output.all(product_page.metadata.name, self.namespace).apply(
             lambda parts: f"http://{kube.service_fqdn(parts[0], parts[1])}:{PORT}{PRODUCT_PAGE_PATH}"
@@ -169,9 +179,14 @@ class Bookinfo(pulumi.ComponentResource):
                 },
             },
         }
+        metadata = self._metadata(f"{app}-{version}", app)
+        if writable_root:
+            metadata["annotations"] = {
+                kube.WRITABLE_ROOT_REASON: "WebSphere Liberty writes outside the volumes the sample mounts"
+            }
         k8s.apps.v1.Deployment(
             f"{self._name}-{app}-{version}",
-            metadata=self._metadata(f"{app}-{version}", app),
+            metadata=metadata,
             spec=spec,
             # Started before istiod is ready, a pod runs without a sidecar until it restarts.
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args["mesh_ready"])),
@@ -236,3 +251,44 @@ class Bookinfo(pulumi.ComponentResource):
                 ],
             },
         )
+
+    def _default_deny(self, accounts: Mapping[str, k8s.core.v1.ServiceAccount]) -> None:
+        """An allow-nothing policy for the namespace, then one ALLOW per service for its known callers."""
+        after_mesh = pulumi.ResourceOptions(parent=self, depends_on=list(self._args["mesh_ready"]))
+
+        def policy(resource_name: str, name: str, spec: Any) -> None:
+            kube.custom_resource(
+                resource_name,
+                kube.ISTIO_SECURITY_API,
+                "AuthorizationPolicy",
+                name,
+                self.namespace,
+                spec,
+                after_mesh,
+            )
+
+        def identity(app: str) -> pulumi.Output[str]:
+            return pulumi.Output.all(self.namespace, accounts[app].metadata.name).apply(
+                lambda parts: kube.principal(parts[0], parts[1])
+            )
+
+        policy(f"{self._name}-deny-all", "deny-all", {})
+        callers: dict[str, list[pulumi.Input[str]]] = {
+            PRODUCT_PAGE: list(self._args.get("product_page_clients", [])),
+            **{app: [identity(caller)] for app, caller in CALLERS.items()},
+        }
+        for app, principals in callers.items():
+            policy(
+                f"{self._name}-allow-{app}",
+                f"allow-{app}",
+                {
+                    "selector": {"matchLabels": {"app": app}},
+                    "action": "ALLOW",
+                    "rules": [
+                        {
+                            "from": [{"source": {"principals": principals}}],
+                            "to": [{"operation": {"ports": [str(PORT)]}}],
+                        }
+                    ],
+                },
+            )

@@ -93,6 +93,8 @@ class IngressGateway(pulumi.ComponentResource):
     """The gateway Service's cluster IP, for clients inside the cluster that must use the app host name."""
     ready: pulumi.Resource
     """The gateway chart (Deployment awaited ready)."""
+    principal: pulumi.Output[str]
+    """The gateway pods' mTLS identity, for AuthorizationPolicies of the apps behind it."""
 
     def __init__(
         self, name: str, args: IngressGatewayArgs, opts: pulumi.ResourceOptions | None = None
@@ -114,6 +116,7 @@ class IngressGateway(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.namespace = namespace.metadata.name
+        self.principal = self.namespace.apply(lambda ns: kube.principal(ns, release))
         chart = Chart(
             f"{name}-chart",
             name=release,
@@ -187,6 +190,8 @@ class IngressGateway(pulumi.ComponentResource):
         values: dict[str, Any] = {
             "revision": args["revision"],
             "labels": {"app": self._release, **self.selector_labels},
+            # Named explicitly: the apps' AuthorizationPolicies allow this identity.
+            "serviceAccount": {"name": self._release},
             "service": self._service_values(),
             "autoscaling": {"enabled": maximum > minimum, "minReplicas": minimum, "maxReplicas": maximum},
             "replicaCount": minimum,

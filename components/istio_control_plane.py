@@ -41,6 +41,9 @@ class IstioControlPlaneArgs(TypedDict):
     istiod_secret_env: NotRequired[Mapping[str, pulumi.Input[str]]]
     """Secret values istiod reads from its environment (e.g. a tracing backend token that an extension
     provider references with `envName`). Kept in a Secret in the control plane namespace."""
+    harden: NotRequired[bool]
+    """Close istiod's unauthenticated plaintext ports: the debug interface on 8080 and plaintext xDS on
+    15010. `istioctl` debugging commands that read the debug interface then stop working."""
     extra_values: NotRequired[Mapping[str, Mapping[str, Any]]]
     """Escape hatch: values merged last into the chart named by the key (`base`, `istiod`, `cni`)."""
 
@@ -134,6 +137,10 @@ class IstioControlPlane(pulumi.ComponentResource):
         )
         if env_from:
             istiod_values["envVarFrom"] = env_from
+        if args.get("harden", False):
+            # Istio's security best practices: ENABLE_DEBUG_ON_HTTP=false and --grpcAddr="".
+            istiod_values["env"] = {"ENABLE_DEBUG_ON_HTTP": "false"}
+            istiod_values["extraContainerArgs"] = ["--grpcAddr="]
         self.istiod = Chart(
             f"{name}-istiod",
             name="istiod",

@@ -17,6 +17,14 @@ ISTIO_SECURITY_API = "security.istio.io/v1"
 ISTIO_TELEMETRY_API = "telemetry.istio.io/v1"
 CERT_MANAGER_API = "cert-manager.io/v1"
 
+TRUST_DOMAIN = "cluster.local"
+"""The mesh trust domain (istiod's default), the first part of every workload identity."""
+
+# Annotations that record a deliberate exception to a policy, with its reason as the value.
+SAMPLING_OVERRIDE = "mesh-tracing/sampling-override"
+WRITABLE_ROOT_REASON = "mesh-tracing/writable-root-filesystem"
+NO_PROBES_REASON = "mesh-tracing/no-probes"
+
 PART_OF = "mesh-tracing"
 CLUSTER_DOMAIN = "cluster.local"
 NO_SIDECAR = {"sidecar.istio.io/inject": "false"}
@@ -44,6 +52,11 @@ def name_of(resource: Any) -> Any:
     """`metadata.name` of a Kubernetes resource as an Output. Custom resources carry untyped metadata
     (a dict) where built-in kinds carry `ObjectMeta`; this reads both, and orders readers after it."""
     return resource.metadata.apply(lambda meta: meta["name"] if isinstance(meta, dict) else meta.name)
+
+
+def principal(namespace: str, service_account: str) -> str:
+    """The mTLS identity of a workload running as `service_account`, as AuthorizationPolicies name it."""
+    return f"{TRUST_DOMAIN}/ns/{namespace}/sa/{service_account}"
 
 
 def service_fqdn(name: str, namespace: str, cluster_domain: str = CLUSTER_DOMAIN) -> str:
@@ -135,13 +148,17 @@ def custom_resource(
     namespace: pulumi.Input[str],
     spec: Any,
     opts: pulumi.ResourceOptions,
+    annotations: Mapping[str, str] | None = None,
 ) -> k8s.apiextensions.CustomResource:
     """A namespaced custom resource (Istio, cert-manager)."""
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+    if annotations:
+        metadata["annotations"] = dict(annotations)
     return k8s.apiextensions.CustomResource(
         resource_name,
         api_version=api_version,
         kind=kind,
-        metadata={"name": name, "namespace": namespace},
+        metadata=metadata,
         spec=spec,
         opts=opts,
     )

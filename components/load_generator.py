@@ -15,6 +15,8 @@ import pulumi_kubernetes as k8s
 from components import k8s as kube
 
 DEFAULT_IMAGE = "docker.io/fortio/fortio:1.63.2"
+LOAD_GENERATOR = "loadgen"
+"""The conventional component name, which is also its ServiceAccount's (its identity in the mesh)."""
 IMAGE_USER = 1000
 RESOURCES = {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}}
 
@@ -60,7 +62,15 @@ class LoadGenerator(pulumi.ComponentResource):
             self.target_url,
         ]
         labels = kube.labels(name, "load-generator", kube.image_tag(args.get("image", DEFAULT_IMAGE)))
+        # Its own identity: in the mesh, a default-deny namespace allows it by this name.
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata={"name": name, "namespace": args["namespace"], "labels": labels},
+            automount_service_account_token=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         pod_spec: dict[str, Any] = {
+            "serviceAccountName": account.metadata.name,
             "automountServiceAccountToken": False,
             "securityContext": kube.pod_security_context(IMAGE_USER),
             "containers": [
@@ -87,7 +97,14 @@ class LoadGenerator(pulumi.ComponentResource):
                 "spec": pod_spec,
             },
         }
-        metadata: Mapping[str, Any] = {"name": name, "namespace": args["namespace"], "labels": labels}
+        metadata: Mapping[str, Any] = {
+            "name": name,
+            "namespace": args["namespace"],
+            "labels": labels,
+            "annotations": {
+                kube.NO_PROBES_REASON: "fortio load serves nothing to probe; a crash restarts it"
+            },
+        }
         k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=metadata,

@@ -26,6 +26,8 @@ class MeshTracingArgs(TypedDict):
     """Telemetry `customTags`, e.g. `{"environment": {"literal": {"value": "prod"}}}`."""
     namespace_sampling: NotRequired[Mapping[str, float]]
     """Sampling overrides for existing namespaces: namespace -> percentage."""
+    sampling_override_reason: NotRequired[str | None]
+    """Why the rate is above the prod policy's 10 %: recorded on the Telemetry for the policy pack."""
 
 
 class MeshTracing(pulumi.ComponentResource):
@@ -61,6 +63,9 @@ class MeshTracing(pulumi.ComponentResource):
             args["root_namespace"],
             {"tracing": [rule]},
             pulumi.ResourceOptions.merge(after_istio, pulumi.ResourceOptions(depends_on=egress)),
+            annotations={kube.SAMPLING_OVERRIDE: reason}
+            if (reason := args.get("sampling_override_reason"))
+            else None,
         )
         for namespace, percentage in sorted(args.get("namespace_sampling", {}).items()):
             # Inherits provider and tags from the mesh-wide resource; only the rate differs.

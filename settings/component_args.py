@@ -6,6 +6,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes_cert_manager as cert_manager
 
+from components import k8s as kube
 from components.bookinfo import PRODUCT_PAGE_PATH, Bookinfo, BookinfoArgs
 from components.helm import ChartSource
 from components.ingress_gateway import (
@@ -26,7 +27,8 @@ from components.jaeger_storage import (
     StorageTls,
 )
 from components.jaeger_ui import JaegerUiArgs
-from components.load_generator import LoadGeneratorArgs
+from components.load_generator import LOAD_GENERATOR, LoadGeneratorArgs
+from components.mesh_security import MeshSecurityArgs
 from components.mesh_tracing import MeshTracingArgs
 from components.options import JaegerUiAccess, TlsMode
 from components.tracing_backend import (
@@ -66,6 +68,7 @@ def control_plane_args(settings: StackSettings, backend: TracingBackend) -> Isti
         "istiod_resources": istio.istiod.resources.as_kubernetes(),
         "extension_providers": [backend.extension_provider],
         "istiod_secret_env": backend.istiod_secret_env,
+        "harden": istio.harden_control_plane,
         "extra_values": istio.extra_values.model_dump(),
     }
 
@@ -156,6 +159,16 @@ def custom_tags(settings: StackSettings) -> dict[str, dict[str, Any]]:
     return tags
 
 
+def mesh_security_args(
+    settings: StackSettings, root_namespace: pulumi.Input[str], istio_ready: Sequence[pulumi.Resource]
+) -> MeshSecurityArgs:
+    return {
+        "root_namespace": root_namespace,
+        "mtls_mode": settings.mesh.istio.mtls_mode,
+        "istio_ready": istio_ready,
+    }
+
+
 def mesh_tracing_args(
     settings: StackSettings,
     backend: TracingBackend,
@@ -169,6 +182,7 @@ def mesh_tracing_args(
         "sampling_percentage": tracing.sampling_percentage,
         "istio_ready": istio_ready,
         "custom_tags": custom_tags(settings),
+        "sampling_override_reason": tracing.high_sampling_reason,
         "namespace_sampling": {o.namespace: o.sampling_percentage for o in tracing.namespace_overrides},
     }
 
@@ -269,6 +283,11 @@ def bookinfo_host(settings: StackSettings) -> str:
     return settings.mesh.bookinfo.host or settings.mesh.gateway.hosts[0]
 
 
+def load_generator_in_mesh(settings: StackSettings) -> bool:
+    """Through the gateway when the product page has a concrete host there, in the mesh otherwise."""
+    return bookinfo_host(settings) == "*"
+
+
 def bookinfo_args(
     settings: StackSettings,
     control_plane: IstioControlPlane,
@@ -276,7 +295,12 @@ def bookinfo_args(
     mesh_ready: Sequence[pulumi.Resource],
 ) -> BookinfoArgs:
     app = settings.mesh.bookinfo
+    clients: list[pulumi.Input[str]] = [gateway.principal]
+    if app.load_generator.enabled and load_generator_in_mesh(settings):
+        clients.append(kube.principal(app.namespace, LOAD_GENERATOR))
     return {
+        "default_deny": app.default_deny,
+        "product_page_clients": clients,
         "injection_labels": control_plane.injection_labels,
         "mesh_ready": mesh_ready,
         "gateway": gateway.gateway,
@@ -297,10 +321,9 @@ def load_generator_args(
     gateway: IngressGateway,
     mesh_ready: Sequence[pulumi.Resource],
 ) -> LoadGeneratorArgs:
-    """Through the gateway when the product page has a concrete host there, in the mesh otherwise."""
     load = settings.mesh.bookinfo.load_generator
     host = bookinfo_host(settings)
-    through_gateway = host != "*"
+    through_gateway = not load_generator_in_mesh(settings)
     return {
         "namespace": bookinfo.namespace,
         "target_url": gateway.in_cluster_url(host).apply(lambda url: url + PRODUCT_PAGE_PATH)

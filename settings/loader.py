@@ -70,9 +70,10 @@ def parse_settings(stack: str, raw: RawConfig) -> StackSettings:
     secrets = _secrets(raw, problems)
 
     # With no usable environment, check the rest against the dev preset so every other problem shows too.
-    document = deep_merge(PRESETS[environment or Environment.DEV], sections)
+    document = _apply_preset(PRESETS[environment or Environment.DEV], sections)
     valid: dict[str, Any] = {}
-    for key in SECTIONS:
+    unparsable = {p.path for p in problems}
+    for key in (k for k in SECTIONS if k not in unparsable):
         # Each section is validated on its own so that the rules can still check the valid ones.
         model: type[SettingsModel] = MeshSettings.model_fields[key].annotation  # type: ignore[assignment]
         try:
@@ -80,14 +81,30 @@ def parse_settings(stack: str, raw: RawConfig) -> StackSettings:
         except ValidationError as error:
             problems += [_from_pydantic(e, key, model) for e in error.errors()]
     mesh = MeshSettings.model_construct(environment=environment or Environment.DEV, **valid)
+    # A secret given in plain text is reported as such above, not once more as missing.
+    offered = set(secrets) | {key for key in SECRETS if key in raw.values}
     for rule in RULES:
         if set(rule.needs) <= set(valid):
-            problems += rule.check(mesh, set(secrets))
+            problems += rule.check(mesh, offered)
     if problems:
         raise SettingsError(stack, problems)
     return StackSettings(
         stack=stack, mesh=mesh, secrets={k: pulumi.Output.secret(v) for k, v in secrets.items()}
     )
+
+
+CHOICES = (("jaeger", "storage"),)
+"""Maps that describe one choice: the stack file's replaces the preset's instead of merging into it, so
+picking another storage kind does not inherit the preset kind's settings block."""
+
+
+def _apply_preset(preset: Mapping[str, Any], sections: Mapping[str, Any]) -> dict[str, Any]:
+    document = deep_merge(preset, sections)
+    for section, key in CHOICES:
+        chosen = sections.get(section, {}).get(key)
+        if isinstance(chosen, dict) and "kind" in chosen:
+            document[section][key] = chosen
+    return document
 
 
 def _environment(stack: str, value: str | None, problems: list[Problem]) -> Environment | None:

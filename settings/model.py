@@ -121,6 +121,10 @@ class IstioSettings(SettingsModel):
     namespace: DnsLabel = "istio-system"
     create_namespace: bool = True
     cni_enabled: bool = False
+    mtls_mode: Literal["STRICT", "PERMISSIVE"]
+    """Mesh-wide mutual TLS: STRICT accepts only mTLS between sidecars."""
+    harden_control_plane: bool
+    """Close istiod's plaintext debug (8080) and xDS (15010) ports."""
     istiod: IstiodSettings
     extra_values: IstioExtraValues = IstioExtraValues()
 
@@ -165,6 +169,8 @@ class NamespaceSamplingSettings(SettingsModel):
 class TracingSettings(SettingsModel):
     sampling_percentage: Percentage
     """Share of requests traced, 0-100; applied through the Telemetry API without pod restarts."""
+    high_sampling_reason: Annotated[str, StringConstraints(min_length=10)] | None = None
+    """Why prod samples more than 10 %: the policy pack accepts it only with a reason."""
     backend: BackendSettings = BackendSettings()
     environment_tag: bool = True
     """Tag every span with `environment=<dev|staging|prod>`."""
@@ -324,6 +330,8 @@ class BookinfoSettings(SettingsModel):
     image_hub: Annotated[str, StringConstraints(pattern=r"^\S+$")] = bookinfo.DEFAULT_IMAGE_HUB
     image_tag: Annotated[str, StringConstraints(pattern=r"^[\w][\w.-]{0,127}$")] = bookinfo.DEFAULT_IMAGE_TAG
     replicas: Annotated[int, Field(ge=1, le=10)] = 1
+    default_deny: bool
+    """Deny all traffic in the namespace but Bookinfo's own calls and its clients'."""
     reviews_weights: dict[ReviewsVersion, Annotated[int, Field(ge=0, le=100)]] = Field(
         default_factory=lambda: cast(dict[ReviewsVersion, int], dict(bookinfo.EVEN_REVIEWS_WEIGHTS))
     )

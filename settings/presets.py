@@ -17,8 +17,15 @@ _SMALL = _resources("100m", "256Mi", "500m", "1Gi")
 PRESETS: dict[Environment, dict[str, Any]] = {
     Environment.DEV: {
         # The sample apps and a gentle load, so traces appear right after `make up`.
-        "bookinfo": {"enabled": True, "loadGenerator": {"enabled": True, "requestsPerSecond": 2}},
+        "bookinfo": {
+            "enabled": True,
+            "defaultDeny": False,
+            "loadGenerator": {"enabled": True, "requestsPerSecond": 2},
+        },
         "istio": {
+            # PERMISSIVE mTLS and istiod's debug ports open: easy to poke at on a laptop.
+            "mtlsMode": "PERMISSIVE",
+            "hardenControlPlane": False,
             "istiod": {
                 "minReplicas": 1,
                 "maxReplicas": 1,
@@ -48,8 +55,10 @@ PRESETS: dict[Environment, dict[str, Any]] = {
         },
     },
     Environment.STAGING: {
-        "bookinfo": {"enabled": True, "loadGenerator": {"enabled": False}},
+        "bookinfo": {"enabled": True, "defaultDeny": True, "loadGenerator": {"enabled": False}},
         "istio": {
+            "mtlsMode": "STRICT",
+            "hardenControlPlane": True,
             "istiod": {
                 "minReplicas": 1,
                 "maxReplicas": 3,
@@ -71,8 +80,10 @@ PRESETS: dict[Environment, dict[str, Any]] = {
     },
     Environment.PROD: {
         # Sample apps stay out of prod unless a stack enables them explicitly.
-        "bookinfo": {"enabled": False, "loadGenerator": {"enabled": False}},
+        "bookinfo": {"enabled": False, "defaultDeny": True, "loadGenerator": {"enabled": False}},
         "istio": {
+            "mtlsMode": "STRICT",
+            "hardenControlPlane": True,
             # Two istiod replicas and a PodDisruptionBudget keep injection and xDS up during node drains.
             "istiod": {
                 "minReplicas": 2,

@@ -62,6 +62,14 @@ def gateway_replicas(mesh: MeshSettings, _: Collection[str]) -> list[Problem]:
     )
 
 
+def prod_mtls(mesh: MeshSettings, _: Collection[str]) -> list[Problem]:
+    if mesh.environment is Environment.PROD and mesh.istio.mtls_mode != "STRICT":
+        return [
+            Problem("istio.mtlsMode", mesh.istio.mtls_mode, "STRICT in prod (PERMISSIVE accepts plain text)")
+        ]
+    return []
+
+
 def chart_repository_credentials(mesh: MeshSettings, secrets: Collection[str]) -> list[Problem]:
     if mesh.istio.chart_repository_username and ISTIO_CHART_REPOSITORY_PASSWORD not in secrets:
         return [_missing_secret(ISTIO_CHART_REPOSITORY_PASSWORD, "with istio.chartRepositoryUsername")]
@@ -313,6 +321,7 @@ def load_generator_needs_bookinfo(mesh: MeshSettings, _: Collection[str]) -> lis
 RULES = [
     Rule(("istio",), istiod_replicas),
     Rule(("istio",), chart_repository_credentials),
+    Rule(("istio",), prod_mtls),
     Rule(("tracing", "jaeger"), backend_target),
     Rule(("tracing",), custom_tags),
     Rule(("tracing",), namespace_overrides),

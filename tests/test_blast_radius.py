@@ -70,4 +70,5 @@ def test_enabling_the_load_generator_adds_only_its_own_resources() -> None:
     assert diff["added"] == {
         "mesh-tracing:index:LoadGenerator::loadgen",
         "kubernetes:apps/v1:Deployment::loadgen-deployment",
+        "kubernetes:core/v1:ServiceAccount::loadgen-sa",
     }

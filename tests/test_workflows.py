@@ -55,6 +55,8 @@ def test_pull_requests_get_a_pulumi_preview_per_stack_commented_on_the_pr() -> N
     assert step["with"]["command"] == "preview"
     assert step["with"]["stack-name"] == "${{ matrix.stack }}"
     assert step["with"]["comment-on-pr"] is True and step["with"]["diff"] is True
+    assert step["with"]["policyPacks"] == "policy"
+    assert job["env"]["MESH_TRACING_ENVIRONMENT"] == "${{ matrix.stack }}"
 
 
 def test_pull_requests_get_the_rendered_plan_diff() -> None:
@@ -82,3 +84,13 @@ def test_ci_runs_exactly_the_readme_test_command(name: str) -> None:
     (job,) = workflow(name)["jobs"].values()
     assert [s["run"] for s in job["steps"] if "run" in s] == [".ci/run"]
     assert "make test" in (PROJECT_DIR / ".ci" / "run").read_text()
+
+
+def test_make_preview_and_up_run_the_policy_pack_for_the_stacks_environment() -> None:
+    for target in ("preview", "up"):
+        result = subprocess.run(
+            ["make", "-n", target, "STACK=prod"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=30
+        )
+        assert "--policy-pack policy" in result.stdout, result.stdout
+    makefile = (PROJECT_DIR / "Makefile").read_text()
+    assert "export MESH_TRACING_ENVIRONMENT ?= $(STACK)" in makefile
