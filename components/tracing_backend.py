@@ -60,7 +60,13 @@ def jaeger_backend(
     return TracingBackend(provider_name=name, extension_provider=provider)
 
 
-def zipkin_backend(host: str, port: int, path: str | None = None, name: str = "zipkin") -> TracingBackend:
+ZIPKIN_PORT = 9411
+DATADOG_APM_PORT = 8126
+
+
+def zipkin_backend(
+    host: str, port: int = ZIPKIN_PORT, path: str | None = None, name: str = "zipkin"
+) -> TracingBackend:
     """Any Zipkin-compatible collector."""
     zipkin: dict[str, Any] = {"service": host, "port": port}
     if path:
@@ -99,7 +105,7 @@ def otlp_backend(
     )
 
 
-def datadog_backend(host: str, port: int = 8126, name: str = "datadog") -> TracingBackend:
+def datadog_backend(host: str, port: int = DATADOG_APM_PORT, name: str = "datadog") -> TracingBackend:
     """A Datadog agent's trace intake (APM port 8126 by default)."""
     return TracingBackend(
         provider_name=name,

@@ -32,6 +32,8 @@ from components.mesh_security import MeshSecurityArgs
 from components.mesh_tracing import MeshTracingArgs
 from components.options import JaegerUiAccess, TlsMode
 from components.tracing_backend import (
+    DATADOG_APM_PORT,
+    ZIPKIN_PORT,
     TracingBackend,
     datadog_backend,
     jaeger_backend,
@@ -127,9 +129,9 @@ def tracing_backend(settings: StackSettings, jaeger: Jaeger | None) -> TracingBa
         return jaeger_backend(jaeger, backend.protocol)
     assert backend.service is not None
     if backend.kind == "zipkin":
-        return zipkin_backend(backend.service, backend.port or 9411, backend.path)
+        return zipkin_backend(backend.service, backend.port or ZIPKIN_PORT, backend.path)
     if backend.kind == "datadog":
-        return datadog_backend(backend.service, backend.port or 8126)
+        return datadog_backend(backend.service, backend.port or DATADOG_APM_PORT)
     assert backend.port is not None
     return otlp_backend(
         backend.service,

@@ -283,6 +283,21 @@ def _stack_inputs(
     return _engine_config(config), secret_keys
 
 
+def _run_main(
+    stack: str | None,
+    overrides: Mapping[str, Any] | None,
+    secrets: Mapping[str, str] | None,
+    stack_name: str | None,
+) -> tuple[_RecordingMonitor, dict[str, Any], BaseException | None]:
+    config, secret_keys = _stack_inputs(stack, overrides, secrets)
+    return _execute(
+        lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__"),
+        stack=stack_name or stack or "dev",
+        config=config,
+        secret_keys=secret_keys,
+    )
+
+
 def run_program(
     stack: str | None = "dev",
     *,
@@ -290,14 +305,9 @@ def run_program(
     secrets: Mapping[str, str] | None = None,
     stack_name: str | None = None,
 ) -> Run:
-    """Runs `__main__.py` for `stacks/Pulumi.<stack>.yaml` with dotted-path `overrides` and secret config."""
-    config, secret_keys = _stack_inputs(stack, overrides, secrets)
-    monitor, outputs, error = _execute(
-        lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__"),
-        stack=stack_name or stack or "dev",
-        config=config,
-        secret_keys=secret_keys,
-    )
+    """Runs `__main__.py` for `stacks/Pulumi.<stack>.yaml` with dotted-path `overrides` and secret config
+    (by default the secrets the stack needs, from STACK_SECRETS)."""
+    monitor, outputs, error = _run_main(stack, overrides, secrets, stack_name)
     if error is not None:
         raise error
     return Run(monitor.recorded, outputs)
@@ -311,13 +321,7 @@ def run_program_expecting_error(
     stack_name: str | None = None,
 ) -> tuple[BaseException, list[Res]]:
     """Like `run_program`, for a run that must fail: returns the error and whatever was registered."""
-    config, secret_keys = _stack_inputs(stack, overrides, secrets)
-    monitor, _, error = _execute(
-        lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__"),
-        stack=stack_name or stack or "dev",
-        config=config,
-        secret_keys=secret_keys,
-    )
+    monitor, _, error = _run_main(stack, overrides, secrets, stack_name)
     assert error is not None, "the program was expected to fail but succeeded"
     return error, monitor.recorded
 
