@@ -106,15 +106,6 @@ def http_probe(
     }
 
 
-def tcp_probe(port: str | int, period_seconds: int = 10) -> dict[str, Any]:
-    return {
-        "tcpSocket": {"port": port},
-        "periodSeconds": period_seconds,
-        "timeoutSeconds": 2,
-        "failureThreshold": 3,
-    }
-
-
 def resource_requirements(resources: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
     """Copies `{"requests": {...}, "limits": {...}}`, refusing a container without requests."""
     if not resources.get("requests"):
