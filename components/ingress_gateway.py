@@ -165,9 +165,14 @@ class IngressGateway(pulumi.ComponentResource):
     def scheme(self) -> str:
         return "http" if self.credential_name is None else "https"
 
+    @property
+    def port(self) -> int:
+        """The Service port apps are served on: 443 with TLS, 80 without."""
+        return HTTP_PORT if self.credential_name is None else HTTPS_PORT
+
     def url(self, host: str) -> pulumi.Output[str]:
         """The base URL clients use for `host` with this exposure."""
-        port = HTTP_PORT if self.credential_name is None else HTTPS_PORT
+        port = self.port
         exposure = self._args["exposure"]
         if exposure is ExposureMode.CLUSTER:
             return pulumi.Output.from_input(f"{self.scheme}://{host}:{LOCAL_PORTS[port]}")
@@ -342,7 +347,7 @@ class IngressGateway(pulumi.ComponentResource):
     def _address(self, service: k8s.core.v1.Service) -> pulumi.Output[str]:
         exposure = self._args["exposure"]
         if exposure is ExposureMode.CLUSTER:
-            port = HTTP_PORT if self.credential_name is None else HTTPS_PORT
+            port = self.port
             return pulumi.Output.format(
                 "kubectl -n {0} port-forward svc/{1} {2}:{3}",
                 self.namespace,

@@ -135,9 +135,9 @@ class Jaeger(pulumi.ComponentResource):
             cfg.OTLP_HTTP_PORT,
             cfg.ZIPKIN_PORT,
         )
-        self.otlp_grpc_endpoint = pulumi.Output.concat(self.collector_host, f":{cfg.OTLP_GRPC_PORT}")
-        self.otlp_http_endpoint = pulumi.Output.concat(self.collector_host, f":{cfg.OTLP_HTTP_PORT}")
-        self.zipkin_endpoint = pulumi.Output.concat(self.collector_host, f":{cfg.ZIPKIN_PORT}")
+        self.otlp_grpc_endpoint = pulumi.Output.concat(self.collector_host, f":{self.otlp_grpc_port}")
+        self.otlp_http_endpoint = pulumi.Output.concat(self.collector_host, f":{self.otlp_http_port}")
+        self.zipkin_endpoint = pulumi.Output.concat(self.collector_host, f":{self.zipkin_port}")
         self.query_service_name = query.metadata.name
         self.query_host = self._fqdn(query)
         self.query_port = cfg.QUERY_HTTP_PORT
