@@ -7,11 +7,13 @@ BIN := $(VENV)/bin
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 export PULUMI_SKIP_UPDATE_CHECK := true
 
-.PHONY: venv test lint preflight preview up destroy lock render bench
+.PHONY: venv test lint preflight preview up destroy lock render schema bench
 
+# uv, pinned in the lock, installs the lock in seconds.
 $(BIN)/.installed: requirements.txt
 	python3 -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $$(grep -E '^uv==' requirements.txt)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt
 	touch $@
 
 venv: $(BIN)/.installed
@@ -27,7 +29,12 @@ test: lint
 # Plans of what each stack declares (plans/<stack>.yaml), rendered offline under the mock engine.
 # `make render` renders every stack; `make render STACK=prod` only prod.
 render: venv
-	$(BIN)/python -m scripts.render $(if $(filter command line,$(origin STACK)),$(STACK),)
+	$(BIN)/python -m mesh_tracing.tooling.plan --secrets plans/assumed-secrets.yaml \
+		$(if $(filter command line,$(origin STACK)),$(STACK),)
+
+# The component provider's schema (what `pulumi package add provider/` reads), generated offline.
+schema: venv
+	$(BIN)/python -m mesh_tracing.tooling.schema
 
 bench: venv
 	$(BIN)/python -m scripts.bench_render
@@ -44,9 +51,6 @@ preview up destroy: preflight
 	pulumi stack select --create $(STACK)
 	pulumi $@ --stack $(STACK) $(if $(filter preview,$@),--diff,) $(if $(filter destroy,$@),,--policy-pack policy) $(ARGS)
 
-# Refreshes the full lock from requirements.in in a throwaway venv.
-lock:
-	rm -rf /tmp/mesh-tracing-lock && python3 -m venv /tmp/mesh-tracing-lock
-	/tmp/mesh-tracing-lock/bin/pip install --quiet -r requirements.in
-	{ echo "# Full lock of requirements.in (pip freeze in a clean venv; refresh with 'make lock')."; \
-	  /tmp/mesh-tracing-lock/bin/pip freeze; } > requirements.txt
+# Refreshes the full lock from requirements.in, keeping the pins it can.
+lock: venv
+	$(BIN)/uv pip compile --quiet requirements.in --python-version 3.11 --output-file requirements.txt

@@ -1,53 +1,86 @@
-"""Pulumi component resources for distributed tracing on an Istio service mesh.
+"""mesh_tracing: Pulumi components for distributed tracing on an Istio service mesh.
 
-Each component takes typed args and never reads stack config, so other programs can import it with
-their own values.
+Each component takes one typed spec (its `...Args`), validated before anything is registered, and never
+reads stack config, so other programs build them with their own values. `TracedMesh` builds them all from
+one spec; `mesh_tracing.settings` reads that spec from a stack's config with per-environment presets.
 """
 
-from components.bookinfo import Bookinfo, BookinfoArgs
-from components.gateway_certificate import GatewayCertificate, GatewayCertificateArgs
-from components.helm import ChartSource
-from components.ingress_gateway import GatewayTlsArgs, IngressGateway, IngressGatewayArgs
-from components.istio_control_plane import IstioControlPlane, IstioControlPlaneArgs
-from components.jaeger import Jaeger, JaegerArgs
-from components.jaeger_storage import (
+from mesh_tracing.bookinfo import Bookinfo, BookinfoArgs
+from mesh_tracing.gateway_certificate import (
+    CertManagerInstall,
+    GatewayCertificate,
+    GatewayCertificateArgs,
+    TlsMode,
+)
+from mesh_tracing.helm import ChartSource
+from mesh_tracing.ingress_gateway import Cloud, ExposureMode, IngressGateway, IngressGatewayArgs, NodePorts
+from mesh_tracing.istio_control_plane import (
+    IstioControlPlane,
+    IstioControlPlaneArgs,
+    IstiodScale,
+    IstioExtraValues,
+)
+from mesh_tracing.jaeger import CollectorScale, Jaeger, JaegerArgs, QueryScale
+from mesh_tracing.jaeger_storage import (
     BadgerStorage,
     CassandraStorage,
+    JaegerStorage,
     MemoryStorage,
+    ObjectKeyRef,
     SearchStorage,
+    StorageKind,
     StorageTls,
 )
-from components.jaeger_ui import JaegerUi, JaegerUiArgs
-from components.load_generator import LoadGenerator, LoadGeneratorArgs
-from components.mesh_security import MeshSecurity, MeshSecurityArgs
-from components.mesh_tracing import MeshTracing, MeshTracingArgs
-from components.options import Cloud, Environment, ExposureMode, JaegerUiAccess, TlsMode
-from components.tracing_backend import (
-    TracingBackend,
-    datadog_backend,
-    jaeger_backend,
-    otlp_backend,
-    zipkin_backend,
-)
+from mesh_tracing.jaeger_ui import JaegerUi, JaegerUiAccess, JaegerUiArgs
+from mesh_tracing.k8s import ComputeQuantities, ResourceRequirements
+from mesh_tracing.load_generator import LoadGenerator, LoadGeneratorArgs
+from mesh_tracing.mesh_security import MeshSecurity, MeshSecurityArgs, MtlsMode
+from mesh_tracing.mesh_tracing import CustomTag, MeshTracing, MeshTracingArgs, NamespaceSampling
+from mesh_tracing.spec import Problem, SpecError
+from mesh_tracing.traced_mesh import TracedMesh, TracedMeshArgs
+from mesh_tracing.tracing_backend import JaegerProtocol, OtlpTransport, TracingBackend, TracingBackendKind
+
+__version__ = "0.2.0"
+
+COMPONENTS = [
+    TracedMesh,
+    IstioControlPlane,
+    MeshSecurity,
+    MeshTracing,
+    Jaeger,
+    IngressGateway,
+    GatewayCertificate,
+    JaegerUi,
+    Bookinfo,
+    LoadGenerator,
+]
+"""Every public component: what the provider for other languages hosts."""
 
 __all__ = [
+    "COMPONENTS",
     "BadgerStorage",
     "Bookinfo",
     "BookinfoArgs",
     "CassandraStorage",
+    "CertManagerInstall",
     "ChartSource",
     "Cloud",
-    "Environment",
+    "CollectorScale",
+    "ComputeQuantities",
+    "CustomTag",
     "ExposureMode",
     "GatewayCertificate",
     "GatewayCertificateArgs",
-    "GatewayTlsArgs",
     "IngressGateway",
     "IngressGatewayArgs",
     "IstioControlPlane",
     "IstioControlPlaneArgs",
+    "IstioExtraValues",
+    "IstiodScale",
     "Jaeger",
     "JaegerArgs",
+    "JaegerProtocol",
+    "JaegerStorage",
     "JaegerUi",
     "JaegerUiAccess",
     "JaegerUiArgs",
@@ -58,12 +91,22 @@ __all__ = [
     "MeshSecurityArgs",
     "MeshTracing",
     "MeshTracingArgs",
+    "MtlsMode",
+    "NamespaceSampling",
+    "NodePorts",
+    "ObjectKeyRef",
+    "OtlpTransport",
+    "Problem",
+    "QueryScale",
+    "ResourceRequirements",
     "SearchStorage",
+    "SpecError",
+    "StorageKind",
     "StorageTls",
     "TlsMode",
+    "TracedMesh",
+    "TracedMeshArgs",
     "TracingBackend",
-    "datadog_backend",
-    "jaeger_backend",
-    "otlp_backend",
-    "zipkin_backend",
+    "TracingBackendKind",
+    "__version__",
 ]

@@ -4,14 +4,20 @@ The apps propagate trace headers themselves (productpage forwards B3, W3C and th
 so a request through the gateway shows as one trace across all four services.
 """
 
-from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired, TypedDict
+from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import Field
 
-from components import k8s as kube
+from mesh_tracing import k8s as kube
+from mesh_tracing.fields import DnsLabel, GatewayHost
+from mesh_tracing.istio_control_plane import REVISION_LABEL
+from mesh_tracing.load_generator import LoadGeneratorArgs
+from mesh_tracing.spec import Key, Problem, Spec, wired
 
+TYPE = "mesh-tracing:index:Bookinfo"
 PORT = 9080
 PRODUCT_PAGE = "productpage"
 PRODUCT_PAGE_PATH = "/productpage"
@@ -39,43 +45,83 @@ PRODUCT_PAGE_ROUTES = [
     {"uri": {"exact": "/logout"}},
     {"uri": {"prefix": "/api/v1/products"}},
 ]
-
-Resources = Mapping[str, Mapping[str, str]]
-SMALL: Resources = {
-    "requests": {"cpu": "50m", "memory": "64Mi"},
-    "limits": {"cpu": "500m", "memory": "256Mi"},
-}
-JAVA: Resources = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+SMALL = kube.resources("50m", "64Mi", "500m", "256Mi")
+JAVA = kube.resources("100m", "256Mi", "1", "1Gi")
 
 
-class BookinfoArgs(TypedDict):
-    injection_labels: pulumi.Input[Mapping[str, str]]
-    """The control plane's injection labels: every Bookinfo pod gets a sidecar."""
-    mesh_ready: Sequence[pulumi.Resource]
-    """What the workloads wait for: a ready istiod (sidecars from the first pod) and the mesh Telemetry
-    (traces from the first request)."""
-    gateway: pulumi.Input[str]
+class BookinfoArgs(Spec):
+    """Istio's Bookinfo sample, in the mesh and routed through the gateway."""
+
+    enabled: bool = False
+    """Whether TracedMesh deploys the sample apps."""
+    namespace: DnsLabel = "bookinfo"
+    """Namespace, created with the control plane's injection label."""
+    host: GatewayHost | None = None
+    """Host of the product page on the gateway; TracedMesh uses the gateway's first host when unset."""
+    image_hub: str = Field(DEFAULT_IMAGE_HUB, pattern=r"^\S+$")
+    """Registry of the `examples-bookinfo-*` images; point at a mirror for air-gapped clusters."""
+    image_tag: str = Field(DEFAULT_IMAGE_TAG, pattern=r"^[\w][\w.-]{0,127}$")
+    """Tag of the `examples-bookinfo-*` images."""
+    replicas: int = Field(1, ge=1, le=10)
+    """Replicas of each workload."""
+    default_deny: bool = False
+    """Deny all traffic in the namespace but Bookinfo's own calls and `product_page_clients`."""
+    reviews_weights: dict[str, int] = Field(default_factory=lambda: dict(EVEN_REVIEWS_WEIGHTS))
+    """Share of reviews traffic per version (`v1`, `v2`, `v3`), summing to 100."""
+    resources: kube.ResourceRequirements = SMALL
+    """Container resources of productpage, details and ratings."""
+    reviews_resources: kube.ResourceRequirements = JAVA
+    """Container resources of the reviews versions (Java)."""
+    load_generator: LoadGeneratorArgs = LoadGeneratorArgs()
+    """A steady load on the product page, so that traces appear right after `up` (TracedMesh runs it)."""
+    revision: pulumi.Input[str] | None = wired(None, "TracedMesh, from the control plane")
+    """The istiod revision (or revision tag) whose injector adds the sidecars; the default revision when
+    unset."""
+    gateway: pulumi.Input[str] = wired("istio-ingress/istio-ingressgateway", "TracedMesh, from the gateway")
     """`<namespace>/<name>` of the Istio Gateway the product page is exposed on."""
-    host: str
-    """Host of the product page on the gateway."""
-    namespace: NotRequired[str]
-    image_hub: NotRequired[str]
-    """Registry of the `examples-bookinfo-*` images; override for a mirror."""
-    image_tag: NotRequired[str]
-    replicas: NotRequired[int]
-    reviews_weights: NotRequired[Mapping[str, int]]
-    """Share of reviews traffic per version (`v1`, `v2`, `v3`), summing to 100. Default: even."""
-    resources: NotRequired[Resources]
-    reviews_resources: NotRequired[Resources]
-    default_deny: NotRequired[bool]
-    """Deny all traffic in the namespace except Bookinfo's own calls and `product_page_clients`."""
-    product_page_clients: NotRequired[Sequence[pulumi.Input[str]]]
-    """mTLS identities allowed to call the product page under default deny (the gateway, a meshed load
-    generator)."""
+    product_page_clients: list[pulumi.Input[str]] = wired(
+        [], "TracedMesh: the gateway, a meshed load generator"
+    )
+    """mTLS identities allowed to call the product page under default deny."""
+
+    def _rules(self) -> list[Problem]:
+        problems = [
+            Problem(("reviews_weights", Key(version)), version, f"one of {', '.join(VERSIONS['reviews'])}")
+            for version in self.reviews_weights
+            if version not in VERSIONS["reviews"]
+        ]
+        problems += [
+            Problem(("reviews_weights", Key(version)), weight, "between 0 and 100")
+            for version, weight in self.reviews_weights.items()
+            if not 0 <= weight <= 100
+        ]
+        total = sum(self.reviews_weights.values())
+        if total != 100:
+            problems.append(
+                Problem(
+                    ("reviews_weights",),
+                    dict(self.reviews_weights),
+                    f"weights summing to 100 (they sum to {total})",
+                )
+            )
+        if self.load_generator.enabled and not self.enabled:
+            problems.append(
+                Problem(
+                    ("load_generator", "enabled"),
+                    True,
+                    "false while {0} is false (nothing to call)",
+                    (("enabled",),),
+                )
+            )
+        return problems
 
 
 class Bookinfo(pulumi.ComponentResource):
+    """Bookinfo's four services in the mesh. Pass a ready istiod (and the mesh Telemetry) in `depends_on`: the
+    pods then start with their sidecars, and their first requests are traced."""
+
     namespace: pulumi.Output[str]
+    """The namespace the apps run in."""
     product_page_url_in_mesh: pulumi.Output[str]
     """The product page's URL for clients inside the mesh (the productpage Service)."""
     jaeger_service: pulumi.Output[str]
@@ -84,12 +130,19 @@ class Bookinfo(pulumi.ComponentResource):
     """Pod labels per workload (`reviews-v2`, ...)."""
 
     def __init__(self, name: str, args: BookinfoArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mesh-tracing:index:Bookinfo", name, {}, opts)
+        spec = BookinfoArgs.parse(args)
+        super().__init__(TYPE, name, {}, opts)
         self._name = name
-        self._args = args
+        self._spec = spec
+        self._after_mesh = kube.gated(self, opts)
+        labels: pulumi.Input[dict[str, str]] = (
+            {"istio-injection": "enabled"}
+            if spec.revision is None
+            else pulumi.Output.from_input(spec.revision).apply(lambda rev: {REVISION_LABEL: rev})
+        )
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata={"name": args.get("namespace", "bookinfo"), "labels": args["injection_labels"]},
+            metadata={"name": spec.namespace, "labels": labels},
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.namespace = namespace.metadata.name
@@ -114,7 +167,7 @@ class Bookinfo(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self._routing()
-        if args.get("default_deny", False):
+        if spec.default_deny:
             self._default_deny(accounts)
         product_page = services[PRODUCT_PAGE]
         self.product_page_url_in_mesh = pulumi.Output.all(product_page.metadata.name, self.namespace).apply(
@@ -137,8 +190,8 @@ class Bookinfo(pulumi.ComponentResource):
         }
 
     def _deployment(self, app: str, version: str, account: k8s.core.v1.ServiceAccount) -> None:
-        args = self._args
-        image = f"{args.get('image_hub', DEFAULT_IMAGE_HUB)}/examples-bookinfo-{app}-{version}:{args.get('image_tag', DEFAULT_IMAGE_TAG)}"
+        spec = self._spec
+        image = f"{spec.image_hub}/examples-bookinfo-{app}-{version}:{spec.image_tag}"
         selector = {"app": app, "version": version}
         self.pod_labels[f"{app}-{version}"] = {**kube.labels(app, "bookinfo", version), **selector}
         volumes = [{"name": "tmp", "emptyDir": {}}]
@@ -155,9 +208,7 @@ class Bookinfo(pulumi.ComponentResource):
             "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
             "env": env,
             "volumeMounts": mounts,
-            "resources": kube.resource_requirements(
-                args.get("reviews_resources", JAVA) if app == "reviews" else args.get("resources", SMALL)
-            ),
+            "resources": (spec.reviews_resources if app == "reviews" else spec.resources).as_kubernetes(),
             "readinessProbe": kube.http_probe("/health", "http", period_seconds=5),
             "livenessProbe": kube.http_probe("/health", "http", failure_threshold=6),
             "securityContext": kube.container_security_context(read_only_root=not writable_root),
@@ -166,8 +217,8 @@ class Bookinfo(pulumi.ComponentResource):
         if writable_root:
             for key in ("runAsUser", "runAsGroup"):
                 pod_security.pop(key)  # keep the image's own non-root user
-        spec: dict[str, Any] = {
-            "replicas": args.get("replicas", 1),
+        deployment: dict[str, Any] = {
+            "replicas": spec.replicas,
             "selector": {"matchLabels": selector},
             "template": {
                 "metadata": {"labels": self.pod_labels[f"{app}-{version}"]},
@@ -187,20 +238,25 @@ class Bookinfo(pulumi.ComponentResource):
         k8s.apps.v1.Deployment(
             f"{self._name}-{app}-{version}",
             metadata=metadata,
-            spec=spec,
+            spec=deployment,
             # Started before istiod is ready, a pod runs without a sidecar until it restarts.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args["mesh_ready"])),
+            opts=self._after_mesh,
         )
 
     def _routing(self) -> None:
         """A DestinationRule per service with a subset per version, the product page on the gateway, and
         weighted reviews versions."""
-        args = self._args
-        after_mesh = pulumi.ResourceOptions(parent=self, depends_on=list(args["mesh_ready"]))
+        spec = self._spec
 
-        def istio(kind: str, resource_name: str, name: str, spec: Any) -> None:
+        def istio(kind: str, resource_name: str, name: str, resource_spec: Any) -> None:
             kube.custom_resource(
-                resource_name, kube.ISTIO_NETWORKING_API, kind, name, self.namespace, spec, after_mesh
+                resource_name,
+                kube.ISTIO_NETWORKING_API,
+                kind,
+                name,
+                self.namespace,
+                resource_spec,
+                self._after_mesh,
             )
 
         for app, versions in VERSIONS.items():
@@ -215,8 +271,8 @@ class Bookinfo(pulumi.ComponentResource):
             f"{self._name}-{PRODUCT_PAGE}-route",
             "productpage-gateway",
             {
-                "hosts": [args["host"]],
-                "gateways": [args["gateway"]],
+                "hosts": [spec.host or "*"],
+                "gateways": [spec.gateway],
                 "http": [
                     {
                         "match": PRODUCT_PAGE_ROUTES,
@@ -227,11 +283,7 @@ class Bookinfo(pulumi.ComponentResource):
                 ],
             },
         )
-        weights = args.get("reviews_weights", EVEN_REVIEWS_WEIGHTS)
-        if set(weights) - set(VERSIONS["reviews"]) or sum(weights.values()) != 100:
-            raise ValueError(
-                f"reviews weights must name only {VERSIONS['reviews']} and sum to 100: {weights}"
-            )
+        weights = spec.reviews_weights
         istio(
             "VirtualService",
             f"{self._name}-reviews-route",
@@ -254,7 +306,6 @@ class Bookinfo(pulumi.ComponentResource):
 
     def _default_deny(self, accounts: Mapping[str, k8s.core.v1.ServiceAccount]) -> None:
         """An allow-nothing policy for the namespace, then one ALLOW per service for its known callers."""
-        after_mesh = pulumi.ResourceOptions(parent=self, depends_on=list(self._args["mesh_ready"]))
 
         def policy(resource_name: str, name: str, spec: Any) -> None:
             kube.custom_resource(
@@ -264,7 +315,7 @@ class Bookinfo(pulumi.ComponentResource):
                 name,
                 self.namespace,
                 spec,
-                after_mesh,
+                self._after_mesh,
             )
 
         def identity(app: str) -> pulumi.Output[str]:
@@ -274,7 +325,7 @@ class Bookinfo(pulumi.ComponentResource):
 
         policy(f"{self._name}-deny-all", "deny-all", {})
         callers: dict[str, list[pulumi.Input[str]]] = {
-            PRODUCT_PAGE: list(self._args.get("product_page_clients", [])),
+            PRODUCT_PAGE: list(self._spec.product_page_clients),
             **{app: [identity(caller)] for app, caller in CALLERS.items()},
         }
         for app, principals in callers.items():

@@ -1,25 +1,32 @@
 """Where a Helm chart comes from: a classic repository or an OCI registry, pinned to a version."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 from pulumi_kubernetes.helm.v4 import RepositoryOptsArgs
 
+from mesh_tracing.fields import ChartRepository
+from mesh_tracing.spec import MISSING, Problem, Spec, secret
 
-@dataclass(frozen=True)
-class ChartSource:
-    """A pinned chart location shared by the charts of one project (e.g. Istio's base, istiod and gateway).
 
-    `repository` is either an HTTP(S) Helm repository (`https://istio-release.storage.googleapis.com/charts`,
-    or a private mirror) or an OCI registry path (`oci://registry.istio.io/release/charts`).
-    """
+class ChartSource(Spec):
+    """A pinned chart location shared by the charts of one project (Istio's base, istiod and gateway)."""
 
-    repository: str
+    repository: ChartRepository
+    """An HTTP(S) Helm repository (`https://istio-release.storage.googleapis.com/charts`, or a private
+    mirror) or an OCI registry path (`oci://registry.istio.io/release/charts`)."""
     version: str
+    """The charts' version (for Istio, the release)."""
     username: str | None = None
-    password: pulumi.Input[str] | None = None
+    """User for a private repository; `password` is then required."""
+    password: pulumi.Input[str] | None = secret()
+    """The repository user's password (a secret)."""
+
+    def _rules(self) -> list[Problem]:
+        if self.username and self.password is None:
+            return [Problem(("password",), MISSING, "required with {0}", refs=(("username",),))]
+        return []
 
     @property
     def is_oci(self) -> bool:
@@ -27,19 +34,21 @@ class ChartSource:
 
     def chart_args(self, chart: str) -> dict[str, Any]:
         """The `chart`, `version` and `repository_opts` arguments of a `helm.v4.Chart` for `chart`."""
-        credentials = RepositoryOptsArgs(username=self.username, password=self.password)
+        password = pulumi.Output.secret(self.password) if self.password is not None else None
         if self.is_oci:
             # OCI charts are addressed by URL; repository_opts then only carries credentials.
             return {
                 "chart": f"{self.repository.rstrip('/')}/{chart}",
                 "version": self.version,
-                "repository_opts": credentials if self.username else None,
+                "repository_opts": RepositoryOptsArgs(username=self.username, password=password)
+                if self.username
+                else None,
             }
         return {
             "chart": chart,
             "version": self.version,
             "repository_opts": RepositoryOptsArgs(
-                repo=self.repository, username=self.username, password=self.password
+                repo=self.repository, username=self.username, password=password
             ),
         }
 

@@ -2,21 +2,63 @@
 with an Istio `Gateway` (and TLS from cert-manager) in front of the apps.
 """
 
-from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired, TypedDict
+from enum import StrEnum
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes.helm.v4 import Chart
+from pydantic import Field
 
-from components import k8s as kube
-from components.gateway_certificate import SOLVER_PORT, GatewayCertificate, solver_pod_labels
-from components.helm import ChartSource, deep_merge
-from components.options import Cloud, ExposureMode, TlsMode
+from mesh_tracing import k8s as kube
+from mesh_tracing.fields import Cidr, DnsLabel, GatewayHost, NodePort
+from mesh_tracing.gateway_certificate import (
+    SOLVER_PORT,
+    GatewayCertificate,
+    GatewayCertificateArgs,
+    TlsMode,
+    solver_pod_labels,
+)
+from mesh_tracing.helm import ChartSource, deep_merge
+from mesh_tracing.istio_control_plane import ISTIO_CHARTS, ISTIO_VERSION, REVISION_LABEL
+from mesh_tracing.jaeger_ui import JaegerUiArgs
+from mesh_tracing.spec import MISSING, SET, Problem, Spec, wired
 
+TYPE = "mesh-tracing:index:IngressGateway"
 HTTP_PORT, HTTPS_PORT = 80, 443
+STATUS_PORT = 15021
 LOCAL_PORTS = {HTTP_PORT: 8080, HTTPS_PORT: 8443}
 """Local ports of the suggested `kubectl port-forward` for the `cluster` exposure."""
+
+
+class ExposureMode(StrEnum):
+    """How the ingress gateway's Service is reached."""
+
+    CLUSTER = "cluster"
+    """ClusterIP only; reach it with `kubectl port-forward`."""
+    NODEPORT = "nodeport"
+    """A NodePort, for kind or minikube."""
+    INTERNAL_LB = "internal"
+    """A load balancer kept inside the cloud network."""
+    PUBLIC_LB = "public"
+    """A public load balancer."""
+
+    @property
+    def load_balanced(self) -> bool:
+        return self in (ExposureMode.INTERNAL_LB, ExposureMode.PUBLIC_LB)
+
+
+class Cloud(StrEnum):
+    """The cloud whose load-balancer annotations make an internal load balancer."""
+
+    AWS = "aws"
+    """AWS (in-tree controller and AWS Load Balancer Controller)."""
+    GCP = "gcp"
+    """Google Cloud."""
+    AZURE = "azure"
+    """Azure."""
+
+
 INTERNAL_LB_ANNOTATIONS: dict[Cloud, dict[str, str]] = {
     # In-tree controller and AWS Load Balancer Controller annotations; each ignores the other's.
     Cloud.AWS: {
@@ -34,85 +76,163 @@ SERVICE_TYPES = {
 }
 
 
-class GatewayTlsArgs(TypedDict):
-    mode: TlsMode
-    secret_name: NotRequired[str]
-    """The TLS Secret (`existing`), or the one cert-manager writes. Default `<gateway name>-tls`."""
-    acme_email: NotRequired[str | None]
-    cert_manager: NotRequired[pulumi.Resource | None]
-    """cert-manager's installation, which issuers and certificates wait for."""
+class NodePorts(Spec):
+    """Fixed node ports of the `nodeport` exposure (30000-32767), e.g. for kind port mappings."""
+
+    http: NodePort | None = None
+    """Node port of the Service's port 80; Kubernetes picks one when unset."""
+    https: NodePort | None = None
+    """Node port of the Service's port 443; Kubernetes picks one when unset."""
+
+    def by_port(self) -> dict[int, int]:
+        return {port: number for port, number in ((HTTP_PORT, self.http), (HTTPS_PORT, self.https)) if number}
 
 
-class IngressGatewayArgs(TypedDict):
-    chart_source: ChartSource
-    """Istio's chart repository and version (the control plane's)."""
-    revision: pulumi.Input[str]
-    """The istiod revision whose injector fills in the gateway's proxy image."""
-    injection_labels: pulumi.Input[Mapping[str, str]]
-    """The control plane's injection labels, put on the gateway namespace."""
-    istiod: pulumi.Resource
-    """A ready istiod. Without it the gateway pods start with the unresolved image `auto`."""
+class IngressGatewayArgs(Spec):
+    """The ingress gateway: exposure, hosts, scale and TLS."""
+
     exposure: ExposureMode
-    hosts: Sequence[str]
-    """Hosts the Gateway serves (and the certificate covers)."""
-    name: NotRequired[str]
-    """Release, Deployment and Service name. Default `istio-ingressgateway`."""
-    namespace: NotRequired[str]
-    """Default `istio-ingress`."""
-    cloud: NotRequired[Cloud | None]
+    """`cluster`, `nodeport`, `internal` or `public`."""
+    hosts: list[GatewayHost] = Field(min_length=1)
+    """Hosts the apps are served on: DNS names, `*.domain`, or `*` (any host, without TLS)."""
+    name: DnsLabel = "istio-ingressgateway"
+    """Release, Deployment, Service and ServiceAccount name."""
+    namespace: DnsLabel = "istio-ingress"
+    """Namespace, created with the control plane's injection label."""
+    cloud: Cloud | None = None
     """For `internal`: whose annotations make the load balancer internal."""
-    load_balancer_source_ranges: NotRequired[Sequence[str]]
+    load_balancer_source_ranges: list[Cidr] = []
     """For load balancers: CIDRs allowed to connect."""
-    preserve_client_ip: NotRequired[bool]
-    """`externalTrafficPolicy: Local` on load balancers, so IP allowlists see client addresses."""
-    node_ports: NotRequired[Mapping[int, int]]
-    """For `nodeport`: fixed node ports by service port (80, 443), e.g. for kind port mappings."""
-    min_replicas: NotRequired[int]
-    max_replicas: NotRequired[int]
-    resources: NotRequired[Mapping[str, Mapping[str, str]]]
-    tls: NotRequired[GatewayTlsArgs | None]
-    """TLS on port 443, port 80 redirecting to it. Plain HTTP on port 80 when None."""
-    extra_values: NotRequired[Mapping[str, Any]]
+    node_ports: NodePorts | None = None
+    """For `nodeport`: fixed node ports."""
+    min_replicas: int = Field(1, ge=1, le=50)
+    """Replicas, or the autoscaler's minimum when `max_replicas` is higher. Two or more adds a
+    PodDisruptionBudget."""
+    max_replicas: int = Field(1, ge=1, le=100)
+    """The autoscaler's maximum; equal to `min_replicas` means a fixed replica count."""
+    resources: kube.ResourceRequirements = kube.resources("100m", "128Mi", "2", "1Gi")
+    """Gateway proxy resources."""
+    tls: GatewayCertificateArgs = GatewayCertificateArgs()
+    """TLS on port 443, port 80 redirecting to it; plain HTTP on port 80 with mode `none`."""
+    jaeger_ui: JaegerUiArgs = JaegerUiArgs()
+    """The Jaeger UI: with `gateway`, its host is served here too (with TLS), and client addresses are kept
+    for its allowlist."""
+    extra_values: dict[str, Any] = {}
     """Escape hatch: Helm values merged last into the gateway chart."""
+    chart: ChartSource = wired(
+        ChartSource(repository=ISTIO_CHARTS, version=ISTIO_VERSION), "TracedMesh, the control plane's charts"
+    )
+    """Istio's chart repository and version."""
+    revision: pulumi.Input[str] | None = wired(None, "TracedMesh, from the control plane")
+    """The istiod revision (or revision tag) whose injector fills in the gateway's proxy; the default
+    revision when unset."""
+
+    def _rules(self) -> list[Problem]:
+        problems = kube.replica_range(self.min_replicas, self.max_replicas)
+        if self.exposure is ExposureMode.INTERNAL_LB and self.cloud is None:
+            problems.append(
+                Problem(
+                    ("cloud",),
+                    MISSING,
+                    "aws, gcp or azure: whose annotations make the load balancer internal",
+                )
+            )
+        if self.load_balancer_source_ranges and not self.exposure.load_balanced:
+            problems.append(
+                Problem(
+                    ("load_balancer_source_ranges",),
+                    self.load_balancer_source_ranges,
+                    "only with {0} internal or public",
+                    (("exposure",),),
+                )
+            )
+        if self.node_ports is not None and self.exposure is not ExposureMode.NODEPORT:
+            problems.append(Problem(("node_ports",), SET, "only with {0} nodeport", (("exposure",),)))
+        problems += self._host_problems()
+        if self.jaeger_ui.on_gateway:
+            if self.jaeger_ui.host in self.hosts:
+                problems.append(
+                    Problem(
+                        ("jaeger_ui", "host"),
+                        self.jaeger_ui.host,
+                        "a host of its own, not one of {0}",
+                        (("hosts",),),
+                    )
+                )
+            if self.tls.mode is TlsMode.NONE:
+                problems.append(
+                    Problem(
+                        ("tls", "mode"), "none", "a TLS mode while {0} is gateway", (("jaeger_ui", "access"),)
+                    )
+                )
+        return problems
+
+    def _host_problems(self) -> list[Problem]:
+        problems = []
+        for index, host in enumerate(self.hosts):
+            if host == "*" and self.tls.mode is not TlsMode.NONE:
+                problems.append(
+                    Problem(
+                        ("hosts", index),
+                        host,
+                        "a DNS name: a certificate cannot cover '*' (or set {0} none)",
+                        (("tls", "mode"),),
+                    )
+                )
+            elif host.startswith("*.") and self.tls.mode.acme:
+                problems.append(
+                    Problem(
+                        ("hosts", index), host, "a DNS name: ACME HTTP-01 cannot issue wildcard certificates"
+                    )
+                )
+        return problems
+
+    @property
+    def served_hosts(self) -> list[str]:
+        """The app hosts, plus the Jaeger UI's when the UI is on this gateway."""
+        ui = self.jaeger_ui
+        return [*self.hosts, *([ui.host] if ui.on_gateway and ui.host else [])]
 
 
 class IngressGateway(pulumi.ComponentResource):
-    """Istio ingress gateway: Deployment and Service from the chart, Gateway resources, certificate."""
+    """Istio ingress gateway: Deployment and Service from the chart, Gateway resources, certificate. Pass a
+    ready istiod in `depends_on`: the gateway's proxy image comes from its injector."""
 
     namespace: pulumi.Output[str]
+    """The gateway's namespace."""
     gateway: pulumi.Output[str]
     """`<namespace>/<name>` of the Istio Gateway that VirtualServices bind to."""
     selector_labels: dict[str, str]
     """Labels of the gateway pods: the Gateway selector, and what policies select."""
     tls_mode: str
+    """Where the certificate comes from (`none` without TLS)."""
     credential_name: pulumi.Output[str] | None
     """TLS Secret served on port 443, None without TLS."""
     address: pulumi.Output[str]
     """Load balancer address, node port hint, or the port-forward command for `cluster`."""
     cluster_ip: pulumi.Output[str]
     """The gateway Service's cluster IP, for clients inside the cluster that must use the app host name."""
-    ready: pulumi.Resource
-    """The gateway chart (Deployment awaited ready)."""
     principal: pulumi.Output[str]
     """The gateway pods' mTLS identity, for AuthorizationPolicies of the apps behind it."""
 
     def __init__(
         self, name: str, args: IngressGatewayArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("mesh-tracing:index:IngressGateway", name, {}, opts)
+        spec = IngressGatewayArgs.parse(args)
+        super().__init__(TYPE, name, {}, opts)
         self._name = name
-        self._args = args
-        release = args.get("name", "istio-ingressgateway")
+        self._spec = spec
+        release = spec.name
         self._release = release
         # One source for the pod labels: the chart is told them, and the Gateway selects by them.
         self.selector_labels = {"istio": release.removeprefix("istio-")}
-        tls = args.get("tls")
-        self.tls_mode = tls["mode"].value if tls else TlsMode.NONE.value
+        self.tls_mode = spec.tls.mode.value
+        after_istiod = kube.gated(self, opts)
 
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             # The gateway's proxy is injected, so its namespace joins the mesh at the control plane's revision.
-            metadata={"name": args.get("namespace", "istio-ingress"), "labels": args["injection_labels"]},
+            metadata={"name": spec.namespace, "labels": self._injection_labels()},
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.namespace = namespace.metadata.name
@@ -121,28 +241,26 @@ class IngressGateway(pulumi.ComponentResource):
             f"{name}-chart",
             name=release,
             namespace=self.namespace,
-            values=deep_merge(self._values(), args.get("extra_values", {})),
-            **args["chart_source"].chart_args("gateway"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[args["istiod"]]),
+            values=deep_merge(self._values(), spec.extra_values),
+            **spec.chart.chart_args("gateway"),
+            opts=after_istiod,
         )
-        self.ready = chart
 
         certificate = None
-        if tls is not None:
+        if spec.tls.mode is not TlsMode.NONE:
             certificate = GatewayCertificate(
                 f"{name}-tls",
-                {
-                    "mode": tls["mode"],
-                    "namespace": self.namespace,
-                    "hosts": list(args["hosts"]),
-                    "secret_name": tls.get("secret_name", f"{release}-tls"),
-                    "acme_email": tls.get("acme_email"),
-                    "cert_manager": tls.get("cert_manager"),
-                },
-                opts=pulumi.ResourceOptions(parent=self),
+                spec.tls.model_copy(
+                    update={
+                        "namespace": self.namespace,
+                        "hosts": spec.served_hosts,
+                        "secret_name": f"{release}-tls",
+                    }
+                ),
+                opts=after_istiod,
             )
         self.credential_name = certificate.secret_name if certificate else None
-        self.gateway = self._gateways(certificate, [args["istiod"]])
+        self.gateway = self._gateways(certificate, after_istiod)
         # Read the chart's Service once it exists; during a first preview the id is unknown and no read
         # happens. A read never waits for a load balancer.
         service = k8s.core.v1.Service.get(
@@ -172,12 +290,11 @@ class IngressGateway(pulumi.ComponentResource):
 
     def url(self, host: str) -> pulumi.Output[str]:
         """The base URL clients use for `host` with this exposure."""
-        port = self.port
-        exposure = self._args["exposure"]
+        exposure = self._spec.exposure
         if exposure is ExposureMode.CLUSTER:
-            return pulumi.Output.from_input(f"{self.scheme}://{host}:{LOCAL_PORTS[port]}")
+            return pulumi.Output.from_input(f"{self.scheme}://{host}:{LOCAL_PORTS[self.port]}")
         if exposure is ExposureMode.NODEPORT:
-            node_port = self._args.get("node_ports", {}).get(port)
+            node_port = (self._spec.node_ports or NodePorts()).by_port().get(self.port)
             return pulumi.Output.from_input(f"{self.scheme}://{host}:{node_port or '<node port>'}")
         return self.in_cluster_url(host)
 
@@ -186,58 +303,60 @@ class IngressGateway(pulumi.ComponentResource):
         the cluster that resolve `host` to `cluster_ip`."""
         return pulumi.Output.from_input(f"{self.scheme}://{host}")
 
-    # -- chart values -----------------------------------------------------------------------------
+    # -- chart values (only keys the gateway chart reads: its values.schema.json refuses others) --------
+
+    def _injection_labels(self) -> pulumi.Input[dict[str, str]]:
+        if self._spec.revision is None:
+            return {"istio-injection": "enabled"}
+        return pulumi.Output.from_input(self._spec.revision).apply(lambda rev: {REVISION_LABEL: rev})
 
     def _values(self) -> dict[str, Any]:
-        args = self._args
-        minimum = args.get("min_replicas", 1)
-        maximum = args.get("max_replicas", minimum)
+        spec = self._spec
         values: dict[str, Any] = {
-            "revision": args["revision"],
             "labels": {"app": self._release, **self.selector_labels},
             # Named explicitly: the apps' AuthorizationPolicies allow this identity.
             "serviceAccount": {"name": self._release},
             "service": self._service_values(),
-            "autoscaling": {"enabled": maximum > minimum, "minReplicas": minimum, "maxReplicas": maximum},
-            "replicaCount": minimum,
+            "autoscaling": {
+                "enabled": spec.max_replicas > spec.min_replicas,
+                "minReplicas": spec.min_replicas,
+                "maxReplicas": spec.max_replicas,
+            },
+            "replicaCount": spec.min_replicas,
             # The chart renders the budget only for more than one replica.
-            "podDisruptionBudget": {"minAvailable": 1} if minimum > 1 else {},
+            "podDisruptionBudget": {"minAvailable": 1} if spec.min_replicas > 1 else {},
+            "resources": spec.resources.as_kubernetes(),
         }
-        if args.get("resources"):
-            values["resources"] = dict(args["resources"])
+        if spec.revision is not None:
+            values["revision"] = spec.revision
         return values
 
     def _service_values(self) -> dict[str, Any]:
-        args = self._args
-        exposure = args["exposure"]
-        service: dict[str, Any] = {"type": SERVICE_TYPES[exposure]}
-        if exposure is ExposureMode.INTERNAL_LB:
-            cloud = args.get("cloud")
-            if cloud is None:
-                raise ValueError(
-                    "an internal load balancer needs the cloud whose annotations make it internal"
-                )
-            service["annotations"] = INTERNAL_LB_ANNOTATIONS[cloud]
-        if SERVICE_TYPES[exposure] == "LoadBalancer":
-            if args.get("load_balancer_source_ranges"):
-                service["loadBalancerSourceRanges"] = list(args["load_balancer_source_ranges"])
-            if args.get("preserve_client_ip"):
+        spec = self._spec
+        service: dict[str, Any] = {"type": SERVICE_TYPES[spec.exposure]}
+        if spec.exposure is ExposureMode.INTERNAL_LB and spec.cloud is not None:
+            service["annotations"] = INTERNAL_LB_ANNOTATIONS[spec.cloud]
+        if spec.exposure.load_balanced:
+            if spec.load_balancer_source_ranges:
+                service["loadBalancerSourceRanges"] = list(spec.load_balancer_source_ranges)
+            if spec.jaeger_ui.on_gateway:
+                # Client addresses must survive the load balancer for the UI's allowlist to mean anything.
                 service["externalTrafficPolicy"] = "Local"
-        node_ports = args.get("node_ports", {})
-        if exposure is ExposureMode.NODEPORT and node_ports:
-            # Replacing the chart's port list means restating all of it (status, http2, https).
+        node_ports = (spec.node_ports or NodePorts()).by_port()
+        if spec.exposure is ExposureMode.NODEPORT and node_ports:
+            # A `ports` list replaces the chart's whole list: restate every port, fixing only the node ports
+            # that are set (Kubernetes picks the others), or the other port and the redirect disappear.
             service["ports"] = [
-                {"name": "status-port", "port": 15021, "protocol": "TCP", "targetPort": 15021},
+                {"name": "status-port", "port": STATUS_PORT, "protocol": "TCP", "targetPort": STATUS_PORT},
                 *(
                     {
                         "name": port_name,
                         "port": port,
                         "protocol": "TCP",
                         "targetPort": port,
-                        "nodePort": node_ports[port],
+                        **({"nodePort": node_ports[port]} if port in node_ports else {}),
                     }
                     for port_name, port in (("http2", HTTP_PORT), ("https", HTTPS_PORT))
-                    if port in node_ports
                 ),
             ]
         return service
@@ -245,24 +364,18 @@ class IngressGateway(pulumi.ComponentResource):
     # -- Istio resources --------------------------------------------------------------------------
 
     def _istio(
-        self, kind: str, resource_name: str, name: str, spec: Any, depends_on: list[pulumi.Resource]
+        self, kind: str, resource_name: str, name: str, spec: Any, opts: pulumi.ResourceOptions
     ) -> Any:
         return kube.custom_resource(
-            resource_name,
-            kube.ISTIO_NETWORKING_API,
-            kind,
-            name,
-            self.namespace,
-            spec,
-            pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+            resource_name, kube.ISTIO_NETWORKING_API, kind, name, self.namespace, spec, opts
         )
 
     def _gateways(
-        self, certificate: GatewayCertificate | None, istio_ready: list[pulumi.Resource]
+        self, certificate: GatewayCertificate | None, opts: pulumi.ResourceOptions
     ) -> pulumi.Output[str]:
         """The Gateway the apps bind to, and with TLS a second one on port 80 that only redirects (and,
         for ACME, answers HTTP-01 challenges), so app routes never mix with port 80."""
-        hosts = list(self._args["hosts"])
+        hosts = self._spec.served_hosts
         if certificate is None:
             server = {"port": {"number": HTTP_PORT, "name": "http", "protocol": "HTTP"}, "hosts": hosts}
         else:
@@ -276,14 +389,14 @@ class IngressGateway(pulumi.ComponentResource):
             f"{self._name}-gateway",
             self._release,
             {"selector": self.selector_labels, "servers": [server]},
-            istio_ready,
+            opts,
         )
         if certificate is not None:
-            self._http_redirect(certificate, hosts, istio_ready)
+            self._http_redirect(certificate, hosts, opts)
         return pulumi.Output.concat(self.namespace, "/", kube.name_of(main))
 
     def _http_redirect(
-        self, certificate: GatewayCertificate, hosts: list[str], istio_ready: list[pulumi.Resource]
+        self, certificate: GatewayCertificate, hosts: list[str], opts: pulumi.ResourceOptions
     ) -> None:
         name = f"{self._release}-http-redirect"
         server: dict[str, Any] = {
@@ -297,7 +410,7 @@ class IngressGateway(pulumi.ComponentResource):
             f"{self._name}-http-redirect",
             name,
             {"selector": self.selector_labels, "servers": [server]},
-            istio_ready,
+            opts,
         )
         if not certificate.acme_http01:
             return
@@ -341,19 +454,18 @@ class IngressGateway(pulumi.ComponentResource):
                 "gateways": [pulumi.Output.concat(self.namespace, "/", kube.name_of(gateway))],
                 "http": routes,
             },
-            istio_ready,
+            opts,
         )
 
     def _address(self, service: k8s.core.v1.Service) -> pulumi.Output[str]:
-        exposure = self._args["exposure"]
+        exposure = self._spec.exposure
         if exposure is ExposureMode.CLUSTER:
-            port = self.port
             return pulumi.Output.format(
                 "kubectl -n {0} port-forward svc/{1} {2}:{3}",
                 self.namespace,
                 self._release,
-                LOCAL_PORTS[port],
-                port,
+                LOCAL_PORTS[self.port],
+                self.port,
             )
         if exposure is ExposureMode.NODEPORT:
             return pulumi.Output.format(

@@ -1,51 +1,122 @@
 """The Istio control plane: the `base` (CRDs), optional `cni` and revisioned `istiod` charts."""
 
-from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired, TypedDict
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes.helm.v4 import Chart
+from pydantic import Field
 
-from components.helm import ChartSource, deep_merge
+from mesh_tracing import k8s as kube
+from mesh_tracing.fields import ChartRepository, DnsLabel, ReleaseVersion, Revision
+from mesh_tracing.helm import ChartSource, deep_merge
+from mesh_tracing.mesh_security import MeshSecurity, MeshSecurityArgs, MtlsMode
+from mesh_tracing.spec import MISSING, Problem, Spec, secret, wired
 
+TYPE = "mesh-tracing:index:IstioControlPlane"
+ISTIO_VERSION = "1.30.3"
+ISTIO_CHARTS = "https://istio-release.storage.googleapis.com/charts"
 REVISION_LABEL = "istio.io/rev"
 """Namespace label that selects the istiod revision whose injector adds sidecars."""
-
 CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 
 
-class IstioControlPlaneArgs(TypedDict):
-    chart_source: ChartSource
-    """Repository (classic or OCI) and version of Istio's charts; the version is Istio's release."""
-    revision: str
-    """istiod revision, e.g. `1-30-3`. Workloads opt in with the label `istio.io/rev=<revision>`."""
-    namespace: NotRequired[str]
-    """Control plane namespace, also the mesh root namespace. Default `istio-system`."""
-    create_namespace: NotRequired[bool]
-    """Create the namespace (default), or use one that already exists."""
-    image_hub: NotRequired[str | None]
-    """Registry for istiod, sidecar and gateway images (`global.hub`), e.g. a private mirror."""
-    image_tag: NotRequired[str | None]
+class IstiodScale(Spec):
+    """istiod's replicas and resources."""
+
+    min_replicas: int = Field(1, ge=1, le=20)
+    """Replicas, or the autoscaler's minimum when `max_replicas` is higher. Two or more adds a
+    PodDisruptionBudget."""
+    max_replicas: int = Field(1, ge=1, le=50)
+    """The autoscaler's maximum; equal to `min_replicas` means a fixed replica count."""
+    resources: kube.ResourceRequirements = kube.ResourceRequirements(
+        requests=kube.ComputeQuantities(cpu="500m", memory="2Gi")
+    )
+    """istiod container resources."""
+
+    def _rules(self) -> list[Problem]:
+        return kube.replica_range(self.min_replicas, self.max_replicas)
+
+
+class IstioExtraValues(Spec):
+    """Helm values merged last into each chart: the escape hatch for anything not modelled here."""
+
+    base: dict[str, Any] = {}
+    """Merged into the `base` chart's values."""
+    istiod: dict[str, Any] = {}
+    """Merged into the `istiod` chart's values."""
+    cni: dict[str, Any] = {}
+    """Merged into the `cni` chart's values."""
+
+
+class IstioControlPlaneArgs(Spec):
+    """The Istio control plane: charts, revision, images, scale and hardening."""
+
+    version: ReleaseVersion = ISTIO_VERSION
+    """Istio release; Istio's charts carry the same version."""
+    revision: Revision | None = None
+    """istiod revision; the version with dots as dashes (`1-30-3`) when unset. Workloads join the mesh with
+    the label `istio.io/rev=<revision>`."""
+    chart_repository: ChartRepository = ISTIO_CHARTS
+    """Helm repository or `oci://` registry path of Istio's charts (a private mirror for air-gapped
+    clusters)."""
+    chart_repository_username: str | None = None
+    """User for a private chart mirror; `chart_repository_password` is then required."""
+    chart_repository_password: pulumi.Input[str] | None = secret()
+    """The chart mirror user's password (a secret)."""
+    hub: str | None = None
+    """Image registry for istiod, sidecars and gateways (`global.hub`), e.g. a private mirror."""
+    tag: str | None = None
     """Image tag (`global.tag`); the chart's release tag when unset."""
-    cni_enabled: NotRequired[bool]
+    namespace: DnsLabel = "istio-system"
+    """Control plane namespace, also the mesh root namespace."""
+    create_namespace: bool = True
+    """Create the namespace, or use one that already exists (read, not managed)."""
+    cni_enabled: bool = False
     """Install the `cni` chart and make istiod use it, so pods need no NET_ADMIN init container."""
-    istiod_min_replicas: NotRequired[int]
-    """istiod replicas, or the autoscaler's minimum when the maximum is higher. Default 1."""
-    istiod_max_replicas: NotRequired[int]
-    """The autoscaler's maximum; equal to the minimum means a fixed replica count."""
-    istiod_resources: NotRequired[Mapping[str, Mapping[str, str]]]
-    """istiod container resources (`requests`, `limits`)."""
-    extension_providers: NotRequired[pulumi.Input[Sequence[pulumi.Input[Mapping[str, Any]]]]]
-    """`meshConfig.extensionProviders`, e.g. the tracing provider wired to Jaeger."""
-    istiod_secret_env: NotRequired[Mapping[str, pulumi.Input[str]]]
-    """Secret values istiod reads from its environment (e.g. a tracing backend token that an extension
-    provider references with `envName`). Kept in a Secret in the control plane namespace."""
-    harden: NotRequired[bool]
+    mtls_mode: MtlsMode | None = None
+    """Mesh-wide mutual TLS, applied by a MeshSecurity after istiod is ready. Unset leaves the mesh's
+    PeerAuthentication alone."""
+    harden_control_plane: bool = False
     """Close istiod's unauthenticated plaintext ports: the debug interface on 8080 and plaintext xDS on
     15010. `istioctl` debugging commands that read the debug interface then stop working."""
-    extra_values: NotRequired[Mapping[str, Mapping[str, Any]]]
-    """Escape hatch: values merged last into the chart named by the key (`base`, `istiod`, `cni`)."""
+    istiod: IstiodScale = IstiodScale()
+    """istiod's replicas and resources."""
+    extra_values: IstioExtraValues = IstioExtraValues()
+    """Escape hatch: values merged last into each chart."""
+    extension_providers: pulumi.Input[list[pulumi.Input[dict[str, Any]]]] = wired(
+        [], "TracedMesh, from the tracing backend"
+    )
+    """`meshConfig.extensionProviders`, e.g. the tracing provider wired to Jaeger."""
+    istiod_secret_env: dict[str, pulumi.Input[str]] = wired({}, "TracedMesh, from the tracing backend")
+    """Secret values istiod reads from its environment (e.g. a tracing backend token that an extension
+    provider references with `envName`). Kept in a Secret in the control plane namespace."""
+
+    @property
+    def effective_revision(self) -> str:
+        return self.revision or self.version.replace(".", "-")
+
+    @property
+    def charts(self) -> ChartSource:
+        """Where Istio's charts come from, at this version."""
+        return ChartSource(
+            repository=self.chart_repository,
+            version=self.version,
+            username=self.chart_repository_username,
+            password=self.chart_repository_password,
+        )
+
+    def _rules(self) -> list[Problem]:
+        if self.chart_repository_username and self.chart_repository_password is None:
+            return [
+                Problem(
+                    ("chart_repository_password",),
+                    MISSING,
+                    "required with {0}",
+                    (("chart_repository_username",),),
+                )
+            ]
+        return []
 
 
 class IstioControlPlane(pulumi.ComponentResource):
@@ -59,99 +130,86 @@ class IstioControlPlane(pulumi.ComponentResource):
     """The istiod revision."""
     injection_labels: pulumi.Output[dict[str, str]]
     """Labels that put a namespace's pods in the mesh (`istio.io/rev=<revision>`)."""
-    crds: pulumi.Resource
-    """The `base` chart. Istio custom resources depend on it (CRDs first)."""
-    istiod: pulumi.Resource
-    """The `istiod` chart, awaited ready. Meshed workloads and Istio resources depend on it."""
 
     def __init__(
         self, name: str, args: IstioControlPlaneArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("mesh-tracing:index:IstioControlPlane", name, {}, opts)
-        source = args["chart_source"]
-        revision = args["revision"]
-        namespace_name = args.get("namespace", "istio-system")
-        extra_values = args.get("extra_values", {})
-        child = pulumi.ResourceOptions(parent=self)
+        spec = IstioControlPlaneArgs.parse(args)
+        super().__init__(TYPE, name, {}, opts)
+        self._spec = spec
+        charts = spec.charts
+        revision = spec.effective_revision
+        extra = spec.extra_values
 
-        if args.get("create_namespace", True):
+        if spec.create_namespace:
             namespace: k8s.core.v1.Namespace = k8s.core.v1.Namespace(
-                f"{name}-namespace", metadata={"name": namespace_name}, opts=child
+                f"{name}-namespace",
+                metadata={"name": spec.namespace},
+                opts=pulumi.ResourceOptions(parent=self),
             )
         else:
             # Adopted: read so that a missing namespace fails the preview instead of the charts.
-            namespace = k8s.core.v1.Namespace.get(f"{name}-namespace", namespace_name, opts=child)
+            namespace = k8s.core.v1.Namespace.get(
+                f"{name}-namespace", spec.namespace, opts=pulumi.ResourceOptions(parent=self)
+            )
         after_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
 
-        global_values = _global_values(namespace_name, args.get("image_hub"), args.get("image_tag"))
-        self.crds = Chart(
+        self._crds = Chart(
             f"{name}-base",
             name="istio-base",
-            namespace=namespace_name,
-            values=deep_merge(_base_values(revision, global_values), extra_values.get("base", {})),
-            **source.chart_args("base"),
+            namespace=spec.namespace,
+            values=deep_merge(self._base_values(revision), extra.base),
+            **charts.chart_args("base"),
             # Deleting Istio's CRDs deletes every Istio resource in the cluster; never let Pulumi do it.
             opts=pulumi.ResourceOptions.merge(
                 after_namespace, pulumi.ResourceOptions(transforms=[retain_crds])
             ),
         )
-
-        istiod_prerequisites: list[pulumi.Resource] = [self.crds]
-        cni_enabled = args.get("cni_enabled", False)
-        if cni_enabled:
-            istiod_prerequisites.append(
+        prerequisites: list[pulumi.Resource] = [self._crds]
+        if spec.cni_enabled:
+            prerequisites.append(
                 Chart(
                     f"{name}-cni",
                     name="istio-cni",
-                    namespace=namespace_name,
-                    values=deep_merge({"global": global_values}, extra_values.get("cni", {})),
-                    **source.chart_args("cni"),
+                    namespace=spec.namespace,
+                    values=deep_merge(self._cni_values(), extra.cni),
+                    **charts.chart_args("cni"),
                     opts=after_namespace,
                 )
             )
-
-        secret_env = args.get("istiod_secret_env", {})
-        env_from: list[dict[str, Any]] = []
-        if secret_env:
+        istiod_values = self._istiod_values(revision)
+        if spec.istiod_secret_env:
             env_secret = k8s.core.v1.Secret(
                 f"{name}-istiod-env",
-                metadata={"name": "istiod-secret-env", "namespace": namespace_name},
+                metadata={"name": "istiod-secret-env", "namespace": spec.namespace},
                 type="Opaque",
-                string_data={key: pulumi.Output.secret(value) for key, value in secret_env.items()},
+                string_data={
+                    key: pulumi.Output.secret(value) for key, value in spec.istiod_secret_env.items()
+                },
                 opts=after_namespace,
             )
-            istiod_prerequisites.append(env_secret)
-            env_from = [
+            prerequisites.append(env_secret)
+            istiod_values["envVarFrom"] = [
                 {"name": key, "valueFrom": {"secretKeyRef": {"name": env_secret.metadata.name, "key": key}}}
-                for key in sorted(secret_env)
+                for key in sorted(spec.istiod_secret_env)
             ]
-
-        istiod_values = _istiod_values(
-            revision=revision,
-            global_values=global_values,
-            cni_enabled=cni_enabled,
-            min_replicas=args.get("istiod_min_replicas", 1),
-            max_replicas=args.get("istiod_max_replicas", args.get("istiod_min_replicas", 1)),
-            resources=args.get("istiod_resources"),
-            extension_providers=args.get("extension_providers", []),
-        )
-        if env_from:
-            istiod_values["envVarFrom"] = env_from
-        if args.get("harden", False):
-            # Istio's security best practices: ENABLE_DEBUG_ON_HTTP=false and --grpcAddr="".
-            istiod_values["env"] = {"ENABLE_DEBUG_ON_HTTP": "false"}
-            istiod_values["extraContainerArgs"] = ["--grpcAddr="]
-        self.istiod = Chart(
+        self._istiod = Chart(
             f"{name}-istiod",
             name="istiod",
-            namespace=namespace_name,
-            values=deep_merge(istiod_values, extra_values.get("istiod", {})),
-            **source.chart_args("istiod"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *istiod_prerequisites]),
+            namespace=spec.namespace,
+            values=deep_merge(istiod_values, extra.istiod),
+            **charts.chart_args("istiod"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *prerequisites]),
         )
 
         self.namespace = namespace.metadata.name
         self.root_namespace = self.namespace
+        if spec.mtls_mode is not None:
+            MeshSecurity(
+                f"{name}-security",
+                MeshSecurityArgs(mtls_mode=spec.mtls_mode, root_namespace=self.root_namespace),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=self.ready),
+            )
         self.revision = pulumi.Output.from_input(revision)
         self.injection_labels = self.revision.apply(lambda rev: {REVISION_LABEL: rev})
         self.register_outputs(
@@ -163,6 +221,73 @@ class IstioControlPlane(pulumi.ComponentResource):
             }
         )
 
+    @property
+    def crds(self) -> pulumi.Resource:
+        """The `base` chart. Istio custom resources depend on it (CRDs first)."""
+        return self._crds
+
+    @property
+    def istiod(self) -> pulumi.Resource:
+        """The `istiod` chart, awaited ready. Meshed workloads and Istio resources depend on it."""
+        return self._istiod
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        """What Istio resources wait for: the CRDs and a ready istiod (its webhook validates them). Pass it
+        as `depends_on` to the components that declare Istio resources or meshed workloads."""
+        return [self._crds, self._istiod]
+
+    # -- chart values: only keys each chart's templates read (checked against the charts' own lists) ------
+
+    def _base_values(self, revision: str) -> dict[str, Any]:
+        return {
+            "global": {"istioNamespace": self._spec.namespace},
+            # The default validator points at our revision, so every Istio resource is validated.
+            "defaultRevision": revision,
+            "base": _STABLE_WEBHOOK,
+        }
+
+    def _cni_values(self) -> dict[str, Any]:
+        return {"global": self._images()}
+
+    def _images(self) -> dict[str, str]:
+        return {key: value for key, value in (("hub", self._spec.hub), ("tag", self._spec.tag)) if value}
+
+    def _istiod_values(self, revision: str) -> dict[str, Any]:
+        spec = self._spec
+        scale = spec.istiod
+        values: dict[str, Any] = {
+            "revision": revision,
+            "global": {
+                "istioNamespace": spec.namespace,
+                **self._images(),
+                "defaultPodDisruptionBudget": {"enabled": scale.min_replicas > 1},
+            },
+            "base": _STABLE_WEBHOOK,
+            "autoscaleEnabled": scale.max_replicas > scale.min_replicas,
+            "autoscaleMin": scale.min_replicas,
+            "autoscaleMax": scale.max_replicas,
+            "replicaCount": scale.min_replicas,
+            "pdb": {"minAvailable": 1},
+            "seccompProfile": {"type": "RuntimeDefault"},
+            # The injection template reads `pilot.cni.enabled`; a top-level `cni` key is read by nothing.
+            "pilot": {"cni": {"enabled": spec.cni_enabled}},
+            # Sampling is not set here: it lives in the Telemetry resource, which changes without restarts.
+            "meshConfig": {"enableTracing": True, "extensionProviders": spec.extension_providers},
+            "resources": scale.resources.as_kubernetes(),
+        }
+        if spec.harden_control_plane:
+            # Istio's security best practices: ENABLE_DEBUG_ON_HTTP=false and --grpcAddr="".
+            values["env"] = {"ENABLE_DEBUG_ON_HTTP": "false"}
+            values["extraContainerArgs"] = ["--grpcAddr="]
+        return values
+
+
+# Pulumi renders charts like `helm template` (never an upgrade), so istiod would flip the webhooks'
+# failurePolicy from Ignore to Fail after every `pulumi up` and Pulumi would flip it back. Pinning it
+# to Fail on both charts ends the perpetual diff (istio/istio#59488).
+_STABLE_WEBHOOK = {"validationFailurePolicy": "Fail"}
+
 
 def retain_crds(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
     """Resource transform: keep CustomResourceDefinitions in the cluster when Pulumi deletes them."""
@@ -172,57 +297,3 @@ def retain_crds(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformR
         props=args.props,
         opts=pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(retain_on_delete=True)),
     )
-
-
-def _global_values(namespace: str, hub: str | None, tag: str | None) -> dict[str, Any]:
-    values: dict[str, Any] = {"istioNamespace": namespace}
-    if hub:
-        values["hub"] = hub
-    if tag:
-        values["tag"] = tag
-    return values
-
-
-# Pulumi renders charts like `helm template` (never an upgrade), so istiod would flip the webhooks'
-# failurePolicy from Ignore to Fail after every `pulumi up` and Pulumi would flip it back. Pinning it
-# to Fail on both charts ends the perpetual diff (istio/istio#59488).
-_STABLE_WEBHOOK = {"validationFailurePolicy": "Fail"}
-
-
-def _base_values(revision: str, global_values: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "global": global_values,
-        # The default validator points at our revision, so every Istio resource is validated.
-        "defaultRevision": revision,
-        "base": _STABLE_WEBHOOK,
-    }
-
-
-def _istiod_values(
-    *,
-    revision: str,
-    global_values: dict[str, Any],
-    cni_enabled: bool,
-    min_replicas: int,
-    max_replicas: int,
-    resources: Mapping[str, Any] | None,
-    extension_providers: pulumi.Input[Sequence[pulumi.Input[Mapping[str, Any]]]],
-) -> dict[str, Any]:
-    autoscale = max_replicas > min_replicas
-    values: dict[str, Any] = {
-        "revision": revision,
-        "global": {**global_values, "defaultPodDisruptionBudget": {"enabled": min_replicas > 1}},
-        "base": _STABLE_WEBHOOK,
-        "autoscaleEnabled": autoscale,
-        "autoscaleMin": min_replicas,
-        "autoscaleMax": max_replicas,
-        "replicaCount": min_replicas,
-        "pdb": {"minAvailable": 1},
-        "seccompProfile": {"type": "RuntimeDefault"},
-        "cni": {"enabled": cni_enabled},
-        # Sampling is not set here: it lives in the Telemetry resource, which changes without restarts.
-        "meshConfig": {"enableTracing": True, "extensionProviders": extension_providers},
-    }
-    if resources:
-        values["resources"] = dict(resources)
-    return values

@@ -1,70 +1,97 @@
-"""Jaeger v2 with a chosen storage backend, outside the mesh.
+"""Jaeger v2 with a chosen store, outside the mesh.
 
-Memory and Badger live inside one all-in-one process. Elasticsearch, OpenSearch and Cassandra are external
-distributed stores, so a separately scaled collector writes to them and a separate query service reads.
+What the pods need for the store (volumes, environment, a password, a retention job, the update strategy,
+whether collector and query run apart) comes from the store's own class in `jaeger_storage`.
 """
 
 from collections.abc import Mapping
-from typing import Any, NotRequired, TypedDict
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
+from pydantic import Field
 
-from components import jaeger_config as cfg
-from components import k8s as kube
-from components.jaeger_config import Role
-from components.jaeger_storage import (
-    BADGER_DIR,
-    CA_DIR,
-    CASSANDRA_PASSWORD_ENV,
+from mesh_tracing import jaeger_config as cfg
+from mesh_tracing import k8s as kube
+from mesh_tracing.fields import DnsLabel, PinnedImage
+from mesh_tracing.jaeger_config import Role
+from mesh_tracing.jaeger_storage import (
     PASSWORD_KEY,
-    SECRETS_DIR,
-    BadgerStorage,
-    CassandraStorage,
     JaegerStorage,
-    SearchStorage,
+    PodStorage,
+    StorageRefs,
 )
+from mesh_tracing.spec import MISSING, Problem, Spec, secret
 
+TYPE = "mesh-tracing:index:Jaeger"
 DEFAULT_IMAGE = "docker.io/jaegertracing/jaeger:2.20.0"
 DEFAULT_INDEX_CLEANER_IMAGE = "docker.io/jaegertracing/jaeger-es-index-cleaner:2.20.0"
 IMAGE_USER = 10001
 """The UID both images run as (`USER 10001` in their Dockerfiles)."""
 APP = "jaeger"
-
-Resources = Mapping[str, Mapping[str, str]]
-SMALL: Resources = {
-    "requests": {"cpu": "100m", "memory": "256Mi"},
-    "limits": {"cpu": "500m", "memory": "1Gi"},
-}
-CLEANER_RESOURCES: Resources = {
-    "requests": {"cpu": "50m", "memory": "64Mi"},
-    "limits": {"cpu": "200m", "memory": "128Mi"},
-}
+SMALL = kube.resources("100m", "256Mi", "500m", "1Gi")
+CLEANER_RESOURCES = kube.resources("50m", "64Mi", "200m", "128Mi")
 
 
-class JaegerArgs(TypedDict):
+class CollectorScale(Spec):
+    """The collector of a distributed store: replicas and resources."""
+
+    min_replicas: int = Field(1, ge=1, le=50)
+    """Replicas, or the autoscaler's minimum when `max_replicas` is higher. Two or more adds a
+    PodDisruptionBudget."""
+    max_replicas: int = Field(1, ge=1, le=100)
+    """The autoscaler's maximum (CPU-based); equal to `min_replicas` means no autoscaler."""
+    resources: kube.ResourceRequirements = SMALL
+    """Collector container resources."""
+
+    def _rules(self) -> list[Problem]:
+        return kube.replica_range(self.min_replicas, self.max_replicas)
+
+
+class QueryScale(Spec):
+    """The query service (UI and API) of a distributed store: replicas and resources."""
+
+    replicas: int = Field(1, ge=1, le=10)
+    """Replicas. Two or more adds a PodDisruptionBudget."""
+    resources: kube.ResourceRequirements = SMALL
+    """Query container resources."""
+
+
+class JaegerArgs(Spec):
+    """Jaeger v2 and where it keeps traces."""
+
     storage: JaegerStorage
-    """Where traces are kept, with their retention: `MemoryStorage`, `BadgerStorage`, `SearchStorage`
-    (Elasticsearch/OpenSearch) or `CassandraStorage`."""
-    storage_password: NotRequired[pulumi.Input[str] | None]
-    """The store's password (a secret). Required when the storage names a username."""
-    namespace: NotRequired[str]
-    """Namespace, created with sidecar injection disabled. Default `tracing`."""
-    create_namespace: NotRequired[bool]
-    image: NotRequired[str]
+    """Where traces are kept, with their retention."""
+    enabled: bool | None = None
+    """Whether TracedMesh runs the in-cluster Jaeger; by default only when it is the tracing backend."""
+    namespace: DnsLabel = "tracing"
+    """Namespace, created with sidecar injection disabled."""
+    create_namespace: bool = True
+    """Create the namespace, or use one that already exists (read, not managed)."""
+    image: PinnedImage = DEFAULT_IMAGE
     """The `jaegertracing/jaeger` image, pinned. Override for a mirror."""
-    index_cleaner_image: NotRequired[str]
+    index_cleaner_image: PinnedImage = DEFAULT_INDEX_CLEANER_IMAGE
     """The `jaegertracing/jaeger-es-index-cleaner` image, for Elasticsearch/OpenSearch retention."""
-    resources: NotRequired[Resources]
+    resources: kube.ResourceRequirements = SMALL
     """All-in-one container resources (memory, Badger)."""
-    collector_min_replicas: NotRequired[int]
-    """Collector replicas, or the autoscaler's minimum (distributed stores). Two or more adds a PDB."""
-    collector_max_replicas: NotRequired[int]
-    collector_resources: NotRequired[Resources]
-    query_replicas: NotRequired[int]
-    query_resources: NotRequired[Resources]
-    cluster_domain: NotRequired[str]
+    collector: CollectorScale = CollectorScale()
+    """Collector scale and resources (Elasticsearch, OpenSearch, Cassandra)."""
+    query: QueryScale = QueryScale()
+    """Query service scale and resources (Elasticsearch, OpenSearch, Cassandra)."""
+    storage_password: pulumi.Input[str] | None = secret()
+    """The store's password (a secret), required when the store names a user."""
+    cluster_domain: str = kube.CLUSTER_DOMAIN
+    """The cluster's DNS domain, for the Services' FQDNs."""
+
+    def _rules(self) -> list[Problem]:
+        chosen = self.storage.chosen
+        if chosen is not None and chosen.user() and self.storage_password is None:
+            kind = self.storage.kind.value
+            return [
+                Problem(("storage_password",), MISSING, "required with {0}", (("storage", kind, "username"),))
+            ]
+        return []
 
 
 class Jaeger(pulumi.ComponentResource):
@@ -75,28 +102,33 @@ class Jaeger(pulumi.ComponentResource):
     collector_host: pulumi.Output[str]
     """FQDN of the collector Service, e.g. `jaeger-collector.tracing.svc.cluster.local`."""
     otlp_grpc_port: int
+    """OTLP over gRPC port of the collector Service."""
     otlp_http_port: int
+    """OTLP over HTTP port of the collector Service."""
     zipkin_port: int
+    """Zipkin port of the collector Service."""
     otlp_grpc_endpoint: pulumi.Output[str]
     """`<collector FQDN>:4317`."""
     otlp_http_endpoint: pulumi.Output[str]
+    """`<collector FQDN>:4318`."""
     zipkin_endpoint: pulumi.Output[str]
+    """`<collector FQDN>:9411`."""
     query_service_name: pulumi.Output[str]
     """Name of the query (UI and API) Service."""
     query_host: pulumi.Output[str]
     """FQDN of the query Service."""
     query_port: int
+    """UI and HTTP API port of the query Service."""
     storage_kind: str
     """`memory`, `badger`, `elasticsearch`, `opensearch` or `cassandra`."""
 
     def __init__(self, name: str, args: JaegerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mesh-tracing:index:Jaeger", name, {}, opts)
+        spec = JaegerArgs.parse(args)
+        super().__init__(TYPE, name, {}, opts)
         self._name = name
-        self._args = args
-        self._storage = args["storage"]
-        self._domain = args.get("cluster_domain", kube.CLUSTER_DOMAIN)
-        self._namespace_name = args.get("namespace", "tracing")
-        version = kube.image_tag(args.get("image", DEFAULT_IMAGE))
+        self._spec = spec
+        self._backend = spec.storage.backend
+        version = kube.image_tag(spec.image)
         self._labels = lambda component: kube.labels(APP, component, version)
 
         self._namespace = self._create_namespace()
@@ -106,27 +138,25 @@ class Jaeger(pulumi.ComponentResource):
             automount_service_account_token=False,  # Jaeger never calls the Kubernetes API
             opts=self._child(),
         )
-        self._credentials = self._create_credentials()
-        self._ca = self._create_ca_bundle()
+        self._refs = StorageRefs(
+            credentials=self._create_credentials(),
+            ca_config_map=self._create_ca_bundle(),
+        )
 
-        if self._storage.distributed:
+        if self._backend.split_roles:
             collector_pods = self._scaled_collector()
             query_pods = self._deployment(
-                Role.QUERY,
-                args.get("query_replicas", 1),
-                args.get("query_resources", SMALL),
-                cfg.QUERY_PORTS,
+                Role.QUERY, spec.query.replicas, spec.query.resources, cfg.QUERY_PORTS
             )
-            self._disruption_budget(Role.QUERY, args.get("query_replicas", 1))
-            if isinstance(self._storage, SearchStorage):
-                self._index_cleaner(self._storage)
+            self._disruption_budget(Role.QUERY, spec.query.replicas)
+            self._retention_job()
         else:
             collector_pods = query_pods = self._deployment(
-                Role.ALL_IN_ONE, 1, args.get("resources", SMALL), cfg.COLLECTOR_PORTS + cfg.QUERY_PORTS
+                Role.ALL_IN_ONE, 1, spec.resources, cfg.COLLECTOR_PORTS + cfg.QUERY_PORTS
             )
 
-        collector = self._service("collector", collector_pods, cfg.COLLECTOR_PORTS)
-        query = self._service("query", query_pods, cfg.QUERY_PORTS)
+        collector = self._service(Role.COLLECTOR, collector_pods, cfg.COLLECTOR_PORTS)
+        query = self._service(Role.QUERY, query_pods, cfg.QUERY_PORTS)
 
         self.namespace = self._namespace.metadata.name
         self.collector_host = self._fqdn(collector)
@@ -141,7 +171,7 @@ class Jaeger(pulumi.ComponentResource):
         self.query_service_name = query.metadata.name
         self.query_host = self._fqdn(query)
         self.query_port = cfg.QUERY_HTTP_PORT
-        self.storage_kind = self._storage.kind
+        self.storage_kind = spec.storage.kind.value
         self.register_outputs(
             {
                 "namespace": self.namespace,
@@ -158,9 +188,13 @@ class Jaeger(pulumi.ComponentResource):
 
     # -- building blocks -------------------------------------------------------------------------
 
+    def _workload(self, role: Role) -> str:
+        """The Deployment's (and its Service's) name: the component's name for all-in-one."""
+        return self._name if role is Role.ALL_IN_ONE else f"{self._name}-{role.value}"
+
     def _fqdn(self, service: k8s.core.v1.Service) -> pulumi.Output[str]:
         return pulumi.Output.all(service.metadata.name, service.metadata.namespace).apply(
-            lambda parts: kube.service_fqdn(parts[0], parts[1], self._domain)
+            lambda parts: kube.service_fqdn(parts[0], parts[1], self._spec.cluster_domain)
         )
 
     def _child(self, **options: Any) -> pulumi.ResourceOptions:
@@ -171,118 +205,93 @@ class Jaeger(pulumi.ComponentResource):
         return {"name": name, "namespace": self._namespace.metadata.name, "labels": self._labels(component)}
 
     def _create_namespace(self) -> k8s.core.v1.Namespace:
-        if not self._args.get("create_namespace", True):
-            return k8s.core.v1.Namespace.get(
-                f"{self._name}-namespace", self._namespace_name, opts=self._child()
-            )
+        spec = self._spec
+        if not spec.create_namespace:
+            return k8s.core.v1.Namespace.get(f"{self._name}-namespace", spec.namespace, opts=self._child())
         return k8s.core.v1.Namespace(
             f"{self._name}-namespace",
             # Jaeger stays out of the mesh: its spans would otherwise trace themselves.
             metadata={
-                "name": self._namespace_name,
+                "name": spec.namespace,
                 "labels": {**self._labels("namespace"), "istio-injection": "disabled"},
             },
             # Deleting a namespace deletes its claims, so the namespace of on-cluster trace data is kept too.
-            opts=self._child(retain_on_delete=isinstance(self._storage, BadgerStorage)),
+            opts=self._child(retain_on_delete=self._backend.claim() is not None),
         )
 
-    def _create_credentials(self) -> k8s.core.v1.Secret | None:
-        if not self._storage.needs_password:
+    def _create_credentials(self) -> pulumi.Output[str] | None:
+        if not self._backend.user() or self._spec.storage_password is None:
             return None
-        password = self._args.get("storage_password")
-        if password is None:
-            raise ValueError(
-                f"{self._storage.kind} storage names a username but no storage_password was given"
-            )
-        return k8s.core.v1.Secret(
+        secret = k8s.core.v1.Secret(
             f"{self._name}-storage-credentials",
             metadata=self._metadata(f"{self._name}-storage-credentials", "credentials"),
             type="Opaque",
-            string_data={PASSWORD_KEY: pulumi.Output.secret(password)},
+            string_data={PASSWORD_KEY: pulumi.Output.secret(self._spec.storage_password)},
             opts=self._child(),
         )
+        return secret.metadata.name
 
-    def _create_ca_bundle(self) -> k8s.core.v1.ConfigMap | None:
-        tls = getattr(self._storage, "tls", None)
-        if tls is None or not tls.enabled or not tls.ca_pem:
+    def _create_ca_bundle(self) -> pulumi.Output[str] | None:
+        pem = self._backend.inline_ca()
+        if not pem:
             return None
-        return k8s.core.v1.ConfigMap(
+        bundle = k8s.core.v1.ConfigMap(
             f"{self._name}-storage-ca",
             metadata=self._metadata(f"{self._name}-storage-ca", "storage-ca"),
-            data={"ca.crt": tls.ca_pem},
+            data={"ca.crt": pem},
             opts=self._child(),
         )
+        return bundle.metadata.name
 
-    def _volumes(self, role: Role, config_map: k8s.core.v1.ConfigMap) -> tuple[list[Any], list[Any]]:
-        """Pod volumes and container mounts: config, a writable /tmp, and what the storage needs."""
-        volumes: list[dict[str, Any]] = [
-            {"name": "config", "configMap": {"name": config_map.metadata.name}},
-            {"name": "tmp", "emptyDir": {}},  # the image declares VOLUME /tmp; the root FS is read-only
-        ]
-        mounts: list[dict[str, Any]] = [
-            {"name": "config", "mountPath": cfg.CONFIG_DIR, "readOnly": True},
-            {"name": "tmp", "mountPath": "/tmp"},
-        ]
-        if self._credentials is not None and isinstance(self._storage, SearchStorage):
-            volumes.append({"name": "credentials", "secret": {"secretName": self._credentials.metadata.name}})
-            mounts.append({"name": "credentials", "mountPath": SECRETS_DIR, "readOnly": True})
-        if self._ca is not None:
-            volumes.append({"name": "storage-ca", "configMap": {"name": self._ca.metadata.name}})
-            mounts.append({"name": "storage-ca", "mountPath": CA_DIR, "readOnly": True})
-        if isinstance(self._storage, BadgerStorage) and role is Role.ALL_IN_ONE:
-            claim = self._badger_claim(self._storage)
-            volumes.append({"name": "badger", "persistentVolumeClaim": {"claimName": claim.metadata.name}})
-            mounts.append({"name": "badger", "mountPath": BADGER_DIR})
-        return volumes, mounts
-
-    def _password_env(self) -> list[dict[str, Any]]:
-        if self._credentials is None or not isinstance(self._storage, CassandraStorage):
-            return []
-        return [_secret_env(CASSANDRA_PASSWORD_ENV, self._credentials)]
-
-    def _badger_claim(self, storage: BadgerStorage) -> k8s.core.v1.PersistentVolumeClaim:
-        spec: dict[str, Any] = {
-            "accessModes": ["ReadWriteOnce"],
-            "resources": {"requests": {"storage": storage.size}},
-        }
-        if storage.storage_class:
-            spec["storageClassName"] = storage.storage_class
-        return k8s.core.v1.PersistentVolumeClaim(
-            f"{self._name}-badger",
-            metadata=self._metadata(f"{self._name}-badger", "storage"),
-            spec=spec,
-            # Trace data outlives the Deployment and a `pulumi destroy`; delete the claim deliberately.
-            opts=self._child(retain_on_delete=True),
-        )
+    def _pod_storage(self, role: Role) -> PodStorage:
+        refs = self._refs
+        claim_spec = self._backend.claim()
+        if claim_spec is not None and role is Role.ALL_IN_ONE:
+            claim = k8s.core.v1.PersistentVolumeClaim(
+                f"{self._name}-badger",
+                metadata=self._metadata(f"{self._name}-badger", "storage"),
+                spec=claim_spec,
+                # Trace data outlives the Deployment and a `pulumi destroy`; delete the claim deliberately.
+                opts=self._child(retain_on_delete=True),
+            )
+            refs = StorageRefs(refs.credentials, claim.metadata.name, refs.ca_config_map)
+        return self._backend.pod(refs)
 
     def _deployment(
         self,
         role: Role,
         replicas: int,
-        resources: Resources,
+        resources: kube.ResourceRequirements,
         ports: list[tuple[str, int, str]],
     ) -> dict[str, str]:
         """A ConfigMap with the role's config and a hardened Deployment running it. Returns the pod labels."""
         resource_name = f"{self._name}-{role.value}"
-        workload = self._name if role is Role.ALL_IN_ONE else resource_name
-        document = cfg.render(role, self._storage)
+        workload = self._workload(role)
+        document = cfg.render(role, self._spec.storage)
         config_map = k8s.core.v1.ConfigMap(
             f"{resource_name}-config",
             metadata=self._metadata(f"{workload}-config", role.value),
             data={cfg.CONFIG_FILE: yaml.safe_dump(document, sort_keys=False)},
             opts=self._child(),
         )
-        volumes, mounts = self._volumes(role, config_map)
+        storage = self._pod_storage(role)
+        storage.volumes[:0] = [
+            {"name": "config", "configMap": {"name": config_map.metadata.name}},
+            {"name": "tmp", "emptyDir": {}},  # the image declares VOLUME /tmp; the root FS is read-only
+        ]
+        storage.mounts[:0] = [
+            {"name": "config", "mountPath": cfg.CONFIG_DIR, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ]
         selector = kube.selector_labels(APP, role.value)
-        single_node = isinstance(self._storage, BadgerStorage)
         container = {
             "name": "jaeger",
-            "image": self._args.get("image", DEFAULT_IMAGE),
+            "image": self._spec.image,
             "args": [f"--config={cfg.CONFIG_DIR}/{cfg.CONFIG_FILE}"],
             "ports": kube.container_ports(ports + cfg.HEALTH_PORTS),
-            "env": self._password_env(),
-            "volumeMounts": mounts,
-            "resources": kube.resource_requirements(resources),
+            "env": storage.env + self._self_tracing_env(role),
+            "volumeMounts": storage.mounts,
+            "resources": resources.as_kubernetes(),
             "readinessProbe": kube.http_probe(cfg.HEALTH_PATH, "health", period_seconds=5),
             "livenessProbe": kube.http_probe(cfg.HEALTH_PATH, "health", failure_threshold=6),
             "securityContext": kube.container_security_context(),
@@ -290,12 +299,12 @@ class Jaeger(pulumi.ComponentResource):
         spec: dict[str, Any] = {
             "replicas": replicas,
             "selector": {"matchLabels": selector},
-            # Badger locks its files: the old pod must stop before the new one opens them.
-            "strategy": {"type": "Recreate" if single_node else "RollingUpdate"},
+            # A single-writer store locks its files: the old pod must stop before the new one opens them.
+            "strategy": {"type": "Recreate" if self._backend.single_writer else "RollingUpdate"},
             "template": self._pod_template(
                 role.value,
                 [container],
-                volumes,
+                storage.volumes,
                 annotations={"checksum/config": kube.config_checksum(document)},
             ),
         }
@@ -304,18 +313,25 @@ class Jaeger(pulumi.ComponentResource):
         )
         return selector
 
-    def _scaled_collector(self) -> dict[str, str]:
-        minimum = self._args.get("collector_min_replicas", 1)
-        maximum = self._args.get("collector_max_replicas", minimum)
-        pods = self._deployment(
-            Role.COLLECTOR, minimum, self._args.get("collector_resources", SMALL), cfg.COLLECTOR_PORTS
+    def _self_tracing_env(self, role: Role) -> list[dict[str, Any]]:
+        """Jaeger traces its own query service, exporting over OTLP to `OTEL_EXPORTER_OTLP_ENDPOINT`
+        (localhost:4317 by default). A query-only pod has no receiver there: send them to our collector."""
+        if role is not Role.QUERY:
+            return []
+        collector = kube.service_fqdn(
+            self._workload(Role.COLLECTOR), self._spec.namespace, self._spec.cluster_domain
         )
-        if maximum > minimum:
-            workload = f"{self._name}-collector"
+        return [{"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": f"http://{collector}:{cfg.OTLP_GRPC_PORT}"}]
+
+    def _scaled_collector(self) -> dict[str, str]:
+        scale = self._spec.collector
+        pods = self._deployment(Role.COLLECTOR, scale.min_replicas, scale.resources, cfg.COLLECTOR_PORTS)
+        if scale.max_replicas > scale.min_replicas:
+            workload = self._workload(Role.COLLECTOR)
             autoscaling: dict[str, Any] = {
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": workload},
-                "minReplicas": minimum,
-                "maxReplicas": maximum,
+                "minReplicas": scale.min_replicas,
+                "maxReplicas": scale.max_replicas,
                 "metrics": [
                     {
                         "type": "Resource",
@@ -332,13 +348,13 @@ class Jaeger(pulumi.ComponentResource):
                 spec=autoscaling,
                 opts=self._child(),
             )
-        self._disruption_budget(Role.COLLECTOR, minimum)
+        self._disruption_budget(Role.COLLECTOR, scale.min_replicas)
         return pods
 
     def _disruption_budget(self, role: Role, replicas: int) -> None:
         if replicas < 2:
             return  # a budget over one replica would block node drains
-        workload = f"{self._name}-{role.value}"
+        workload = self._workload(role)
         budget: dict[str, Any] = {
             "maxUnavailable": 1,
             "selector": {"matchLabels": kube.selector_labels(APP, role.value)},
@@ -348,54 +364,38 @@ class Jaeger(pulumi.ComponentResource):
         )
 
     def _service(
-        self, purpose: str, pods: Mapping[str, str], ports: list[tuple[str, int, str]]
+        self, role: Role, pods: Mapping[str, str], ports: list[tuple[str, int, str]]
     ) -> k8s.core.v1.Service:
-        service = f"{self._name}-{purpose}"
+        """The Service of a role, named like its own Deployment; with all-in-one, both select that one pod."""
+        service = self._workload(role)
         spec: dict[str, Any] = {
             "type": "ClusterIP",
             "selector": dict(pods),
             "ports": kube.service_ports(ports),
         }
         return k8s.core.v1.Service(
-            f"{service}-service", metadata=self._metadata(service, purpose), spec=spec, opts=self._child()
+            f"{service}-service", metadata=self._metadata(service, role.value), spec=spec, opts=self._child()
         )
 
-    def _index_cleaner(self, storage: SearchStorage) -> None:
-        """Deletes daily indices older than the retention, as Jaeger's own `es-index-cleaner` does."""
+    def _retention_job(self) -> None:
+        """The store's scheduled retention job, if it has one (Elasticsearch/OpenSearch: index cleaner)."""
+        job = self._backend.retention_job(self._spec.storage.kind, self._refs)
+        if job is None:
+            return
         workload = f"{self._name}-index-cleaner"
-        env: list[dict[str, Any]] = []
-        if storage.index_prefix:
-            env.append({"name": "INDEX_PREFIX", "value": storage.index_prefix})
-        if storage.username and self._credentials is not None:
-            env += [
-                {"name": "ES_USERNAME", "value": storage.username},
-                _secret_env("ES_PASSWORD", self._credentials),
-            ]
-        mounts: list[dict[str, Any]] = []
-        volumes: list[dict[str, Any]] = []
-        if storage.tls.enabled and storage.server_urls[0].startswith("https://"):
-            env += [
-                {"name": "ES_TLS_ENABLED", "value": "true"},
-                {"name": "ES_TLS_SKIP_HOST_VERIFY", "value": str(storage.tls.insecure_skip_verify).lower()},
-            ]
-            if self._ca is not None:
-                env.append({"name": "ES_TLS_CA", "value": f"{CA_DIR}/ca.crt"})
-                volumes.append({"name": "storage-ca", "configMap": {"name": self._ca.metadata.name}})
-                mounts.append({"name": "storage-ca", "mountPath": CA_DIR, "readOnly": True})
         container: dict[str, Any] = {
             "name": "index-cleaner",
-            "image": self._args.get("index_cleaner_image", DEFAULT_INDEX_CLEANER_IMAGE),
-            # NUM_OF_DAYS and one server URL, as the tool expects.
-            "args": [str(storage.retention_days), storage.server_urls[0]],
-            "env": env,
-            "volumeMounts": mounts,
-            "resources": kube.resource_requirements(CLEANER_RESOURCES),
+            "image": self._spec.index_cleaner_image,
+            "args": job.args,
+            "env": job.env,
+            "volumeMounts": job.storage.mounts,
+            "resources": CLEANER_RESOURCES.as_kubernetes(),
             "securityContext": kube.container_security_context(),
         }
-        template = self._pod_template("index-cleaner", [container], volumes)
+        template = self._pod_template("index-cleaner", [container], job.storage.volumes)
         template["spec"]["restartPolicy"] = "OnFailure"
         spec: dict[str, Any] = {
-            "schedule": storage.cleaner_schedule,
+            "schedule": job.schedule,
             "concurrencyPolicy": "Forbid",
             "successfulJobsHistoryLimit": 1,
             "failedJobsHistoryLimit": 3,
@@ -426,10 +426,3 @@ class Jaeger(pulumi.ComponentResource):
                 "volumes": volumes,
             },
         }
-
-
-def _secret_env(variable: str, secret: k8s.core.v1.Secret) -> dict[str, Any]:
-    return {
-        "name": variable,
-        "valueFrom": {"secretKeyRef": {"name": secret.metadata.name, "key": PASSWORD_KEY}},
-    }

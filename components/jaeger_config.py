@@ -5,7 +5,7 @@ roles differ only in which receivers, extensions and exporters their pipeline us
 from enum import StrEnum
 from typing import Any
 
-from components.jaeger_storage import JaegerStorage
+from mesh_tracing.jaeger_storage import JaegerStorage
 
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
@@ -46,11 +46,12 @@ def _listen(port: int) -> dict[str, str]:
 
 def render(role: Role, storage: JaegerStorage) -> dict[str, Any]:
     """The Jaeger config document for `role` writing to / reading from `storage`."""
+    backend = storage.backend
     receives = role in (Role.ALL_IN_ONE, Role.COLLECTOR)
     queries = role in (Role.ALL_IN_ONE, Role.QUERY)
     extensions: dict[str, Any] = {
         "healthcheckv2": {"use_v2": True, "http": _listen(HEALTH_PORT)},
-        "jaeger_storage": {"backends": {STORAGE_NAME: storage.backend_config()}},
+        "jaeger_storage": {"backends": {STORAGE_NAME: backend.config(storage.kind)}},
     }
     if queries:
         extensions["jaeger_query"] = {
@@ -61,7 +62,8 @@ def render(role: Role, storage: JaegerStorage) -> dict[str, Any]:
     if receives:
         receivers: dict[str, Any] = {
             "otlp": {"protocols": {"grpc": _listen(OTLP_GRPC_PORT), "http": _listen(OTLP_HTTP_PORT)}},
-            "zipkin": _listen(ZIPKIN_PORT),
+            # The receiver's top-level `endpoint` is deprecated (contrib v0.128.0) for `protocols.http`.
+            "zipkin": {"protocols": {"http": _listen(ZIPKIN_PORT)}},
         }
         exporters: dict[str, Any] = {"jaeger_storage_exporter": {"trace_storage": STORAGE_NAME}}
     else:

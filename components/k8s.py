@@ -12,6 +12,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mesh_tracing.fields import Quantity
+from mesh_tracing.spec import Problem, Spec
+
 ISTIO_NETWORKING_API = "networking.istio.io/v1"
 ISTIO_SECURITY_API = "security.istio.io/v1"
 ISTIO_TELEMETRY_API = "telemetry.istio.io/v1"
@@ -106,11 +109,49 @@ def http_probe(
     }
 
 
-def resource_requirements(resources: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
-    """Copies `{"requests": {...}, "limits": {...}}`, refusing a container without requests."""
-    if not resources.get("requests"):
-        raise ValueError("every container of ours declares resource requests")
-    return {kind: dict(values) for kind, values in resources.items() if values}
+class ComputeQuantities(Spec):
+    """CPU and memory quantities."""
+
+    cpu: Quantity
+    """CPU, e.g. `100m` or `1`."""
+    memory: Quantity
+    """Memory, e.g. `256Mi` or `1Gi`."""
+
+
+class ResourceRequirements(Spec):
+    """A container's resource requests and (optional) limits."""
+
+    requests: ComputeQuantities
+    """What the scheduler reserves for the container."""
+    limits: ComputeQuantities | None = None
+    """The most the container may use."""
+
+    def as_kubernetes(self) -> dict[str, dict[str, str]]:
+        return self.model_dump(exclude_none=True)
+
+
+def resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> ResourceRequirements:
+    return ResourceRequirements(
+        requests=ComputeQuantities(cpu=cpu, memory=memory),
+        limits=ComputeQuantities(cpu=cpu_limit, memory=memory_limit),
+    )
+
+
+def replica_range(min_replicas: int, max_replicas: int) -> list[Problem]:
+    """An autoscaler's maximum may not be below its minimum (fields `min_replicas`, `max_replicas`)."""
+    if max_replicas >= min_replicas:
+        return []
+    return [Problem(("max_replicas",), max_replicas, f">= {{0}} ({min_replicas})", (("min_replicas",),))]
+
+
+def gated(component: pulumi.Resource, opts: pulumi.ResourceOptions | None) -> pulumi.ResourceOptions:
+    """Options for a child that must wait for what the caller made the component wait for.
+
+    `depends_on` on a component means "build this after X", but Pulumi does not pass a parent's dependencies
+    to its children. The children that must wait (Istio resources, meshed workloads) take them from here;
+    nothing else of the component's options is passed down.
+    """
+    return pulumi.ResourceOptions(parent=component, depends_on=opts.depends_on if opts else None)
 
 
 def config_checksum(document: Any) -> str:

@@ -5,67 +5,76 @@ reaches the gateway's Service by resolving the app host to it, so TLS, SNI and H
 path. Without a usable gateway host it calls the product page inside the mesh instead.
 """
 
-from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired, TypedDict
+from typing import Any
 from urllib.parse import urlparse
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import Field
 
-from components import k8s as kube
+from mesh_tracing import k8s as kube
+from mesh_tracing.fields import PinnedImage
+from mesh_tracing.spec import MISSING, Problem, Spec, SpecError, wired
 
+TYPE = "mesh-tracing:index:LoadGenerator"
 DEFAULT_IMAGE = "docker.io/fortio/fortio:1.63.2"
-LOAD_GENERATOR = "loadgen"
-"""The conventional component name, which is also its ServiceAccount's (its identity in the mesh)."""
 IMAGE_USER = 1000
-RESOURCES = {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}}
+RESOURCES = kube.resources("20m", "32Mi", "200m", "64Mi")
 
 
-class LoadGeneratorArgs(TypedDict):
-    namespace: pulumi.Input[str]
-    target_url: pulumi.Input[str]
-    """What to request, e.g. `https://bookinfo.example.com/productpage`."""
-    requests_per_second: float
-    mesh_ready: Sequence[pulumi.Resource]
-    """A ready istiod: in the mesh, the generator's pod needs its sidecar from the start."""
-    connections: NotRequired[int]
-    gateway_address: NotRequired[pulumi.Input[str] | None]
-    """IP the target URL's host resolves to (the gateway Service). When None, the generator is meshed and
-    the URL is called as is."""
-    image: NotRequired[str]
+class LoadGeneratorArgs(Spec):
+    """A steady, low rate of requests to one URL."""
+
+    enabled: bool = False
+    """Whether TracedMesh runs it, against Bookinfo's product page."""
+    requests_per_second: float = Field(1.0, gt=0, le=100)
+    """Request rate."""
+    connections: int = Field(1, ge=1, le=16)
+    """Parallel connections."""
+    image: PinnedImage = DEFAULT_IMAGE
     """A pinned fortio image."""
+    namespace: pulumi.Input[str] = wired("bookinfo", "TracedMesh, Bookinfo's namespace")
+    """Namespace to run in."""
+    target_url: pulumi.Input[str] | None = wired(None, "TracedMesh, the product page's URL")
+    """What to request, e.g. `https://bookinfo.example.com/productpage`. Required."""
+    gateway_address: pulumi.Input[str] | None = wired(None, "TracedMesh, the gateway's cluster IP")
+    """IP the target URL's host resolves to (the gateway Service). When unset, the generator is meshed and
+    calls the URL as is."""
 
 
 class LoadGenerator(pulumi.ComponentResource):
+    """fortio, requesting `target_url` until stopped. Pass a ready istiod in `depends_on` when it runs in the
+    mesh: its pod needs its sidecar from the start."""
+
     target_url: pulumi.Output[str]
     """The URL requested."""
 
     def __init__(
         self, name: str, args: LoadGeneratorArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("mesh-tracing:index:LoadGenerator", name, {}, opts)
-        if args["requests_per_second"] <= 0:
-            raise ValueError("the load generator needs a positive request rate")
-        self.target_url = pulumi.Output.from_input(args["target_url"])
-        gateway_address = args.get("gateway_address")
+        spec = LoadGeneratorArgs.parse(args)
+        if spec.target_url is None:
+            raise SpecError(type(spec).__name__, [Problem(("target_url",), MISSING, "the URL to request")])
+        super().__init__(TYPE, name, {}, opts)
+        self.target_url = pulumi.Output.from_input(spec.target_url)
         command = [
             "fortio",
             "load",
             "-t",
             "0",  # run until stopped
             "-qps",
-            str(args["requests_per_second"]),
+            str(spec.requests_per_second),
             "-c",
-            str(args.get("connections", 1)),
+            str(spec.connections),
             "-allow-initial-errors",  # the gateway and apps may still be starting
             "-k",  # a synthetic client: dev and staging certificates are not publicly trusted
             self.target_url,
         ]
-        labels = kube.labels(name, "load-generator", kube.image_tag(args.get("image", DEFAULT_IMAGE)))
+        labels = kube.labels(name, "load-generator", kube.image_tag(spec.image))
         # Its own identity: in the mesh, a default-deny namespace allows it by this name.
         account = k8s.core.v1.ServiceAccount(
             f"{name}-sa",
-            metadata={"name": name, "namespace": args["namespace"], "labels": labels},
+            metadata={"name": name, "namespace": spec.namespace, "labels": labels},
             automount_service_account_token=False,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -76,39 +85,35 @@ class LoadGenerator(pulumi.ComponentResource):
             "containers": [
                 {
                     "name": "fortio",
-                    "image": args.get("image", DEFAULT_IMAGE),
+                    "image": spec.image,
                     "command": command,
-                    "resources": kube.resource_requirements(RESOURCES),
+                    "resources": RESOURCES.as_kubernetes(),
                     "securityContext": kube.container_security_context(),
                 }
             ],
         }
-        if gateway_address is not None:
+        through_gateway = spec.gateway_address is not None
+        if through_gateway:
             hostnames = self.target_url.apply(lambda url: [urlparse(url).hostname])
-            pod_spec["hostAliases"] = [{"ip": gateway_address, "hostnames": hostnames}]
-        spec: dict[str, Any] = {
+            pod_spec["hostAliases"] = [{"ip": spec.gateway_address, "hostnames": hostnames}]
+        deployment: dict[str, Any] = {
             "replicas": 1,
             "selector": {"matchLabels": kube.selector_labels(name, "load-generator")},
             "template": {
                 # Through the gateway it is an outside client; in the mesh it gets a sidecar from the namespace.
-                "metadata": {
-                    "labels": {**labels, **(kube.NO_SIDECAR if gateway_address is not None else {})}
-                },
+                "metadata": {"labels": {**labels, **(kube.NO_SIDECAR if through_gateway else {})}},
                 "spec": pod_spec,
             },
         }
-        metadata: Mapping[str, Any] = {
+        metadata: dict[str, Any] = {
             "name": name,
-            "namespace": args["namespace"],
+            "namespace": spec.namespace,
             "labels": labels,
             "annotations": {
                 kube.NO_PROBES_REASON: "fortio load serves nothing to probe; a crash restarts it"
             },
         }
         k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=metadata,
-            spec=spec,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args["mesh_ready"])),
+            f"{name}-deployment", metadata=metadata, spec=deployment, opts=kube.gated(self, opts)
         )
         self.register_outputs({"target_url": self.target_url})

@@ -1,37 +1,50 @@
 """Mesh-wide mutual TLS: a PeerAuthentication in the root namespace sets the mode for every workload."""
 
-from collections.abc import Sequence
-from typing import Literal, TypedDict
+from enum import StrEnum
 
 import pulumi
 
-from components import k8s as kube
+from mesh_tracing import k8s as kube
+from mesh_tracing.spec import Spec, wired
 
-MtlsMode = Literal["STRICT", "PERMISSIVE"]
+TYPE = "mesh-tracing:index:MeshSecurity"
 
 
-class MeshSecurityArgs(TypedDict):
-    root_namespace: pulumi.Input[str]
+class MtlsMode(StrEnum):
+    """How sidecars accept traffic."""
+
+    STRICT = "STRICT"
+    """Only mutual TLS between sidecars."""
+    PERMISSIVE = "PERMISSIVE"
+    """Mutual TLS and plain text (migration, dev)."""
+
+
+class MeshSecurityArgs(Spec):
+    """Mesh-wide security settings."""
+
+    mtls_mode: MtlsMode = MtlsMode.STRICT
+    """Mesh-wide mutual TLS: `STRICT` accepts only mTLS between sidecars, `PERMISSIVE` plain text too."""
+    root_namespace: pulumi.Input[str] = wired("istio-system", "the control plane's namespace")
     """The mesh root namespace: a PeerAuthentication there without a selector applies mesh-wide."""
-    mtls_mode: MtlsMode
-    """STRICT: sidecars accept only mutual TLS. PERMISSIVE: plain text too (migration, dev)."""
-    istio_ready: Sequence[pulumi.Resource]
-    """The CRDs and a ready istiod (its webhook validates the resource)."""
 
 
 class MeshSecurity(pulumi.ComponentResource):
+    """A mesh-wide PeerAuthentication. Pass the control plane in `depends_on`: istiod's webhook validates it."""
+
     mtls_mode: pulumi.Output[str]
+    """The mesh-wide mTLS mode."""
 
     def __init__(self, name: str, args: MeshSecurityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mesh-tracing:index:MeshSecurity", name, {}, opts)
+        spec = MeshSecurityArgs.parse(args)
+        super().__init__(TYPE, name, {}, opts)
         kube.custom_resource(
             f"{name}-peer-authentication",
             kube.ISTIO_SECURITY_API,
             "PeerAuthentication",
             "default",
-            args["root_namespace"],
-            {"mtls": {"mode": args["mtls_mode"]}},
-            pulumi.ResourceOptions(parent=self, depends_on=list(args["istio_ready"])),
+            spec.root_namespace,
+            {"mtls": {"mode": spec.mtls_mode.value}},
+            kube.gated(self, opts),
         )
-        self.mtls_mode = pulumi.Output.from_input(args["mtls_mode"])
+        self.mtls_mode = pulumi.Output.from_input(spec.mtls_mode.value)
         self.register_outputs({"mtls_mode": self.mtls_mode})

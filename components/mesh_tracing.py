@@ -2,95 +2,167 @@
 namespace. Sampling lives only here, so changing it updates one resource and restarts no pod.
 """
 
-from collections.abc import Mapping, Sequence
-from typing import Any, NotRequired, TypedDict
+from typing import Any
 
 import pulumi
+from pydantic import Field
 
-from components import k8s as kube
-from components.tracing_backend import ExternalEndpoint, TracingBackend
+from mesh_tracing import k8s as kube
+from mesh_tracing.fields import DnsLabel
+from mesh_tracing.spec import MISSING, Problem, Spec, wired
+from mesh_tracing.tracing_backend import ExternalEndpoint, TracingBackend
 
+TYPE = "mesh-tracing:index:MeshTracing"
 MESH_TELEMETRY_NAME = "mesh-default"
+TAG_SOURCES = ("literal", "header", "environment")
 
 
-class MeshTracingArgs(TypedDict):
-    backend: TracingBackend
-    """The tracing extension provider the Telemetry resources point at."""
-    root_namespace: pulumi.Input[str]
+class CustomTag(Spec):
+    """A tag on every span: exactly one of a literal value, a request header, or an environment variable of
+    the proxy."""
+
+    literal: str | None = None
+    """A fixed value."""
+    header: str | None = None
+    """The value of this request header."""
+    environment: str | None = None
+    """The value of this environment variable of the proxy, e.g. `NODE_NAME`."""
+    default_value: str | None = None
+    """The value when the header or variable is absent."""
+
+    def _rules(self) -> list[Problem]:
+        sources = [source for source in TAG_SOURCES if getattr(self, source) is not None]
+        if len(sources) != 1:
+            return [Problem((), sources or MISSING, f"exactly one of {', '.join(TAG_SOURCES)}")]
+        return []
+
+    def telemetry(self) -> dict[str, Any]:
+        """The Telemetry API's `CustomTag`."""
+        if self.literal is not None:
+            return {"literal": {"value": self.literal}}
+        source, name = (
+            ("header", self.header) if self.header is not None else ("environment", self.environment)
+        )
+        return {
+            source: {"name": name, **({"defaultValue": self.default_value} if self.default_value else {})}
+        }
+
+
+class NamespaceSampling(Spec):
+    """Another sampling rate for one namespace."""
+
+    namespace: DnsLabel
+    """An existing namespace."""
+    sampling_percentage: float = Field(ge=0, le=100)
+    """Share of its requests traced, 0-100."""
+
+
+class MeshTracingArgs(Spec):
+    """The mesh's tracing: where spans go and how many requests are traced."""
+
+    sampling_percentage: float = Field(ge=0, le=100)
+    """Share of requests traced, 0-100; applied through the Telemetry API without pod restarts."""
+    high_sampling_reason: str | None = Field(None, min_length=10)
+    """Why the rate is high (prod policy: above 10 %), recorded on the Telemetry for the policy pack."""
+    backend: TracingBackend = TracingBackend()
+    """Where spans go: the extension provider the Telemetry names."""
+    environment_tag: bool = True
+    """Tag every span with `environment=<environment>`."""
+    environment: str | None = wired(None, "TracedMesh, from its environment")
+    """The environment's name, the value of the `environment` tag."""
+    custom_tags: dict[str, CustomTag] = {}
+    """More tags on every span, by tag name."""
+    namespace_overrides: list[NamespaceSampling] = []
+    """Other sampling rates for existing namespaces."""
+    root_namespace: pulumi.Input[str] = wired("istio-system", "TracedMesh, from the control plane")
     """The mesh root namespace; a Telemetry there without a selector applies to the whole mesh."""
-    sampling_percentage: float
-    """Share of requests traced, 0-100, in steps of 0.01."""
-    istio_ready: Sequence[pulumi.Resource]
-    """What the Istio resources wait for: the CRDs and a ready istiod (its webhook validates them)."""
-    custom_tags: NotRequired[Mapping[str, Mapping[str, Any]]]
-    """Telemetry `customTags`, e.g. `{"environment": {"literal": {"value": "prod"}}}`."""
-    namespace_sampling: NotRequired[Mapping[str, float]]
-    """Sampling overrides for existing namespaces: namespace -> percentage."""
-    sampling_override_reason: NotRequired[str | None]
-    """Why the rate is above the prod policy's 10 %: recorded on the Telemetry for the policy pack."""
+
+    def _rules(self) -> list[Problem]:
+        seen: set[str] = set()
+        problems = []
+        for index, override in enumerate(self.namespace_overrides):
+            if override.namespace in seen:
+                problems.append(
+                    Problem(
+                        ("namespace_overrides", index, "namespace"), override.namespace, "each namespace once"
+                    )
+                )
+            seen.add(override.namespace)
+        return problems
+
+    def custom_tags_telemetry(self) -> dict[str, dict[str, Any]]:
+        """Telemetry `customTags`: the environment as a literal, then the configured tags."""
+        tags: dict[str, dict[str, Any]] = {}
+        if self.environment_tag and self.environment:
+            tags["environment"] = {"literal": {"value": self.environment}}
+        tags.update({name: tag.telemetry() for name, tag in self.custom_tags.items()})
+        return tags
 
 
 class MeshTracing(pulumi.ComponentResource):
-    """A mesh-wide Telemetry, optional per-namespace overrides, and egress to an external backend."""
+    """A mesh-wide Telemetry, optional per-namespace overrides, and egress to an external backend. Pass the
+    control plane in `depends_on`: istiod's webhook validates these resources."""
 
     provider_name: pulumi.Output[str]
     """The extension provider the mesh reports to."""
     sampling_percentage: pulumi.Output[float]
-    telemetry: pulumi.Resource
-    """The mesh-wide Telemetry. Workloads that must be traced from their first request depend on it."""
+    """The mesh-wide sampling rate."""
 
     def __init__(self, name: str, args: MeshTracingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("mesh-tracing:index:MeshTracing", name, {}, opts)
-        backend = args["backend"]
-        after_istio = pulumi.ResourceOptions(parent=self, depends_on=list(args["istio_ready"]))
-        egress = (
-            self._egress(name, backend.external, args["root_namespace"], after_istio)
-            if backend.external
-            else []
-        )
+        spec = MeshTracingArgs.parse(args)
+        super().__init__(TYPE, name, {}, opts)
+        backend = spec.backend
+        after_istio = kube.gated(self, opts)
+        external = backend.external
+        egress = self._egress(name, external, spec.root_namespace, after_istio) if external else []
 
         rule: dict[str, Any] = {
             "providers": [{"name": backend.provider_name}],
-            "randomSamplingPercentage": args["sampling_percentage"],
+            "randomSamplingPercentage": spec.sampling_percentage,
         }
-        if args.get("custom_tags"):
-            rule["customTags"] = dict(args["custom_tags"])
-        self.telemetry = kube.custom_resource(
+        if tags := spec.custom_tags_telemetry():
+            rule["customTags"] = tags
+        self._telemetry = kube.custom_resource(
             f"{name}-mesh-default",
             kube.ISTIO_TELEMETRY_API,
             "Telemetry",
             MESH_TELEMETRY_NAME,
-            args["root_namespace"],
+            spec.root_namespace,
             {"tracing": [rule]},
             pulumi.ResourceOptions.merge(after_istio, pulumi.ResourceOptions(depends_on=egress)),
-            annotations={kube.SAMPLING_OVERRIDE: reason}
-            if (reason := args.get("sampling_override_reason"))
+            annotations={kube.SAMPLING_OVERRIDE: spec.high_sampling_reason}
+            if spec.high_sampling_reason
             else None,
         )
-        for namespace, percentage in sorted(args.get("namespace_sampling", {}).items()):
+        for override in sorted(spec.namespace_overrides, key=lambda o: o.namespace):
             # Inherits provider and tags from the mesh-wide resource; only the rate differs.
             kube.custom_resource(
-                f"{name}-sampling-{namespace}",
+                f"{name}-sampling-{override.namespace}",
                 kube.ISTIO_TELEMETRY_API,
                 "Telemetry",
                 "tracing-sampling",
-                namespace,
+                override.namespace,
                 {
                     "tracing": [
                         {
                             "providers": [{"name": backend.provider_name}],
-                            "randomSamplingPercentage": percentage,
+                            "randomSamplingPercentage": override.sampling_percentage,
                         }
                     ]
                 },
-                pulumi.ResourceOptions(parent=self, depends_on=[self.telemetry]),
+                pulumi.ResourceOptions(parent=self, depends_on=[self._telemetry]),
             )
 
         self.provider_name = pulumi.Output.from_input(backend.provider_name)
-        self.sampling_percentage = pulumi.Output.from_input(args["sampling_percentage"])
+        self.sampling_percentage = pulumi.Output.from_input(spec.sampling_percentage)
         self.register_outputs(
             {"provider_name": self.provider_name, "sampling_percentage": self.sampling_percentage}
         )
+
+    @property
+    def telemetry(self) -> pulumi.Resource:
+        """The mesh-wide Telemetry. Workloads that must be traced from their first request wait for it."""
+        return self._telemetry
 
     def _egress(
         self,

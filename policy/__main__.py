@@ -6,6 +6,7 @@ MESH_TRACING_ENVIRONMENT (prod when unset: the strict default).
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from pulumi_policy import (
@@ -16,14 +17,14 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project root: components, policy
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the project root: mesh_tracing, policy
 
 from policy.rules import POLICIES, PROD, Policy, Resource
 
 ENVIRONMENT = os.environ.get("MESH_TRACING_ENVIRONMENT", PROD)
 
 
-def _validator(policy: Policy):  # type: ignore[no-untyped-def]
+def _validator(policy: Policy) -> Callable[[StackValidationArgs, ReportViolation], None]:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         resources = [Resource(r.resource_type, r.name, r.props) for r in args.resources]
         for problem in policy.check(resources, ENVIRONMENT):

@@ -11,12 +11,12 @@ from typing import Any
 
 import yaml
 
-from components import k8s as kube
-from components.jaeger_config import QUERY_HTTP_PORT
+from mesh_tracing import k8s as kube
+from mesh_tracing.jaeger_config import QUERY_HTTP_PORT
+from mesh_tracing.settings.environments import MAX_PROD_SAMPLING, PROD_SAMPLING_RULE
 
 PROD = "prod"
 DEV = "dev"
-MAX_PROD_SAMPLING = 10.0
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
 BATCH_KINDS = ("Job", "CronJob")
 
@@ -170,8 +170,8 @@ def sampling_in_prod(resources: list[Resource], environment: str) -> list[str]:
         for rule in telemetry.get("spec", "tracing", default=[]):
             if float(rule.get("randomSamplingPercentage", 0)) > MAX_PROD_SAMPLING:
                 problems.append(
-                    f"Telemetry {telemetry.name} samples {rule['randomSamplingPercentage']} % "
-                    f"(more than {MAX_PROD_SAMPLING:g} % needs {kube.SAMPLING_OVERRIDE})"
+                    f"Telemetry {telemetry.name} samples {rule['randomSamplingPercentage']} %; allowed: "
+                    f"{PROD_SAMPLING_RULE}"
                 )
     return problems
 
@@ -291,7 +291,7 @@ POLICIES = [
         no_load_balancer_in_dev,
     ),
     Policy("no-memory-storage-in-prod", "Prod keeps traces in a durable store.", no_memory_storage_in_prod),
-    Policy("sampling-in-prod", "Prod samples at most 10 % unless a reason is recorded.", sampling_in_prod),
+    Policy("sampling-in-prod", f"Prod samples {PROD_SAMPLING_RULE}.", sampling_in_prod),
     Policy(
         "jaeger-ui-protected",
         "The Jaeger UI is never on a gateway without TLS and an allowlist.",

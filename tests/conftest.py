@@ -3,7 +3,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.harness import STACKS, Run, run_program
+from mesh_tracing.tooling.recorder import Run
+from tests.program import STACKS, run_program
 
 
 @functools.cache

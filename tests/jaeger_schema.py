@@ -129,3 +129,14 @@ def unknown_keys(document: Any, allowed: Any, path: str = "") -> list[str]:
         else:
             found += unknown_keys(value, allowed[key], f"{path}{key}.")
     return found
+
+
+LISTENER = {"endpoint": ANY}
+RECEIVERS: dict[str, Any] = {
+    "otlp": {"protocols": {"grpc": LISTENER, "http": LISTENER}},
+    # The top-level `endpoint` is deprecated since contrib v0.128.0; `protocols.http` is current.
+    "zipkin": {"protocols": {"http": LISTENER}, "parse_string_tags": ANY},
+    "nop": ANY,
+}
+DEPRECATED = {"receivers.zipkin.endpoint"}
+"""Keys Jaeger v2.20 still accepts but its components have replaced."""

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 import yaml
 
-from settings import SettingsError
-from tests.harness import REMOVE, run_program_expecting_error
+from mesh_tracing.settings import SettingsError
+from mesh_tracing.tooling.recorder import REMOVE
+from tests.program import run_program_expecting_error
 
 CORPUS = sorted((Path(__file__).parent / "bad_inputs").glob("*.yaml"))
 REMOVE_MARK = "__remove__"
@@ -30,7 +31,7 @@ def test_bad_input_is_refused_with_one_precise_error(path: Path) -> None:
     assert isinstance(error, SettingsError), f"{path.name}: expected a SettingsError, got {error!r}"
     assert registered == [], f"{path.name}: registered {[r.name for r in registered]}"
     expect = case["expect"]
-    assert [p.path for p in error.problems] == [expect["path"]], f"{path.name}:\n{error}"
+    assert error.paths == [expect["path"]], f"{path.name}:\n{error}"
     (line,) = [line for line in str(error).splitlines() if line.startswith("  - ")]
     assert line.startswith(
         f"  - [stack {case['stack']}] {expect['path']}: got {expect['value']}; allowed: "

@@ -2,8 +2,7 @@
 
 from typing import Any
 
-from scripts.render import plan_document, plan_path, render
-from tests.harness import STACKS, run_program
+from tests.program import STACKS, plan_document, plan_path, render, run_program
 
 Change = dict[str, set[str]]
 

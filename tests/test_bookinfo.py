@@ -6,9 +6,12 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.harness import LIVE_CLUSTER_IP, Res, Run, run_program
+from mesh_tracing import Bookinfo, BookinfoArgs, LoadGenerator, LoadGeneratorArgs, SpecError
+from mesh_tracing.tooling.recorder import LIVE_CLUSTER_IP, Res, Run, record, record_expecting_error
+from tests.program import run_program
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+POLICY = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
 WORKLOADS = ["details-v1", "productpage-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3"]
 
 
@@ -215,3 +218,68 @@ def test_outputs_point_at_the_product_page_and_its_traces(rendered: Callable[[st
     )
     staging = rendered("staging")
     assert staging.output("jaegerSearch") == "http://localhost:16686/search?service=productpage.bookinfo"
+
+
+def test_alone_it_runs_in_the_default_revision_on_any_host_of_a_given_gateway() -> None:
+    run = record(lambda: Bookinfo("shop", BookinfoArgs(gateway="edge/public", namespace="shop")))
+    assert run.named("shop-namespace").at("metadata") == {
+        "name": "shop",
+        "labels": {"istio-injection": "enabled"},
+    }
+    route = next(
+        r
+        for r in run.of_type("kubernetes:networking.istio.io/v1:VirtualService")
+        if r.name == "shop-productpage-route"
+    )
+    assert route.at("spec", "hosts") == ["*"] and route.at("spec", "gateways") == ["edge/public"]
+    assert not run.of_type(POLICY), "no default deny unless asked"
+
+
+def test_default_deny_admits_exactly_the_given_product_page_clients() -> None:
+    client = "cluster.local/ns/edge/sa/public"
+    run = record(lambda: Bookinfo("shop", BookinfoArgs(default_deny=True, product_page_clients=[client])))
+    allow = next(r for r in run.of_type(POLICY) if r.name == "shop-allow-productpage").at("spec")
+    assert allow["rules"][0]["from"] == [{"source": {"principals": [client]}}]
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (
+            {"reviews_weights": {"v1": 50, "v2": 30, "v3": 30}},
+            'reviews_weights: got {"v1": 50, "v2": 30, "v3": 30}; allowed: weights summing to 100 (they sum to 110)',
+        ),
+        (
+            {"reviews_weights": {"v1": 50, "v4": 50}},
+            'reviews_weights.v4: got "v4"; allowed: one of v1, v2, v3',
+        ),
+        (
+            {"load_generator": {"enabled": True}},
+            "load_generator.enabled: got true; allowed: false while enabled is false (nothing to call)",
+        ),
+    ],
+)
+def test_invalid_args_are_refused_before_anything_is_registered(args: dict[str, Any], problem: str) -> None:
+    error, registered = record_expecting_error(lambda: Bookinfo("shop", args))  # type: ignore[arg-type]
+    assert isinstance(error, SpecError) and registered == []
+    assert [p.describe() for p in error.problems] == [problem]
+
+
+def test_the_load_generator_alone_calls_its_url_from_inside_the_mesh() -> None:
+    spec = LoadGeneratorArgs(
+        namespace="shop", target_url="http://productpage.shop:9080/productpage", requests_per_second=5
+    )
+    run = record(lambda: LoadGenerator("load", spec))
+    pod = run.named("load-deployment").at("spec", "template")
+    command = pod["spec"]["containers"][0]["command"]
+    assert command[-1] == "http://productpage.shop:9080/productpage"
+    assert command[command.index("-qps") + 1] == "5.0"
+    assert "hostAliases" not in pod["spec"] and "sidecar.istio.io/inject" not in pod["metadata"]["labels"]
+
+
+def test_the_load_generator_refuses_to_run_without_a_url() -> None:
+    error, registered = record_expecting_error(lambda: LoadGenerator("load", LoadGeneratorArgs()))
+    assert isinstance(error, SpecError) and registered == []
+    assert [p.describe() for p in error.problems] == [
+        "target_url: got (not set); allowed: the URL to request"
+    ]

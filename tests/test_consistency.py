@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import yaml
 
-from scripts.render import plan_path
-from tests.harness import STACKS, waits_for
+from mesh_tracing.tooling.recorder import waits_for
+from tests.program import STACKS, plan_path
 
 Resource = dict[str, Any]
 

@@ -6,7 +6,17 @@ from typing import Any
 
 import pytest
 
-from tests.harness import Res, Run, run_program
+from mesh_tracing import (
+    ExposureMode,
+    GatewayCertificateArgs,
+    IngressGateway,
+    IngressGatewayArgs,
+    NodePorts,
+    SpecError,
+    TlsMode,
+)
+from mesh_tracing.tooling.recorder import Res, Run, record, record_expecting_error
+from tests.program import run_program
 
 CHART = "ingress-chart"
 GATEWAY = "ingress-gateway"
@@ -213,7 +223,9 @@ def test_staging_and_prod_use_lets_encrypt_with_an_http01_solver(
 def test_certificates_and_issuers_wait_for_cert_manager(stack_run: tuple[str, Run]) -> None:
     stack, run = stack_run
     cert_manager = run.one("kubernetes-cert-manager:index:CertManager")
-    assert cert_manager.inputs["installCRDs"] is True
+    # CRDs through `crds.enabled` (the deprecated `installCRDs` stays unset), kept when the release goes.
+    assert cert_manager.at("helmOptions", "values", "crds") == {"enabled": True, "keep": True}
+    assert "installCRDs" not in cert_manager.inputs
     for resource in run.of_type(CERTIFICATE) + run.of_type("kubernetes:cert-manager.io/v1:Issuer"):
         assert run.waits_for(resource, cert_manager), f"{stack}: {resource.name}"
 
@@ -286,13 +298,105 @@ def test_prod_keeps_the_jaeger_ui_off_the_gateway(rendered: Callable[[str], Run]
     assert run.output("jaegerUi") == "http://localhost:16686"
 
 
+PENDING = "(load balancer address pending)"
+"""What a load balancer's address reads until the cloud assigns it (the mocks never do)."""
+
+
 @pytest.mark.parametrize(
-    ("stack", "tls"), [("dev", "selfsigned"), ("staging", "acme-staging"), ("prod", "acme")]
+    ("stack", "tls", "app_url", "address"),
+    [
+        (
+            "dev",
+            "selfsigned",
+            "https://bookinfo.localtest.me:8443",
+            "kubectl -n istio-ingress port-forward svc/istio-ingressgateway 8443:443",
+        ),
+        ("staging", "acme-staging", "https://bookinfo.staging.example.com", PENDING),
+        ("prod", "acme", "https://bookinfo.example.com", PENDING),
+    ],
 )
 def test_outputs_give_the_address_app_url_and_tls_mode(
-    stack: str, tls: str, rendered: Callable[[str], Run]
+    stack: str, tls: str, app_url: str, address: str, rendered: Callable[[str], Run]
 ) -> None:
     run = rendered(stack)
     assert run.output("gatewayTls") == tls
-    assert run.output("appUrl").startswith("https://bookinfo.")
-    assert run.output("gatewayAddress")
+    assert run.output("appUrl") == app_url
+    assert run.output("gatewayAddress") == address
+
+
+def build_gateway(**args: Any) -> Run:
+    spec = IngressGatewayArgs(**{"exposure": ExposureMode.CLUSTER, "hosts": ["shop.example.com"], **args})
+    return record(lambda: IngressGateway("edge", spec))
+
+
+def test_alone_it_joins_an_existing_istiods_revision_with_its_charts_defaults() -> None:
+    run = build_gateway(revision="1-29-0")
+    chart = run.named("edge-chart")
+    assert chart.at("values", "revision") == "1-29-0"
+    assert (chart.at("chart"), chart.at("version")) == ("gateway", "1.30.3")
+    assert run.named("edge-namespace").at("metadata", "labels") == {"istio.io/rev": "1-29-0"}
+    (server,) = run.named("edge-gateway").at("spec", "servers")
+    assert server == {
+        "port": {"number": 80, "name": "http", "protocol": "HTTP"},
+        "hosts": ["shop.example.com"],
+    }
+
+
+def test_alone_without_a_revision_it_uses_the_default_injector() -> None:
+    run = build_gateway()
+    assert run.named("edge-namespace").at("metadata", "labels") == {"istio-injection": "enabled"}
+    assert "revision" not in run.named("edge-chart").at("values")
+
+
+def test_alone_with_tls_it_installs_cert_manager_and_its_certificates_wait_for_it() -> None:
+    run = build_gateway(tls=GatewayCertificateArgs(mode=TlsMode.SELF_SIGNED))
+    cert_manager = run.one("kubernetes-cert-manager:index:CertManager")
+    assert cert_manager.name == "edge-tls-cert-manager"
+    for resource in run.of_type(CERTIFICATE):
+        assert run.waits_for(resource, cert_manager), resource.name
+    certificate = run.named("edge-tls-certificate")
+    assert certificate.at("spec", "secretName") == "istio-ingressgateway-tls"
+
+
+@pytest.mark.parametrize(
+    ("given", "fixed"), [({"http": 30080}, {"http2": 30080}), ({"https": 30443}, {"https": 30443})]
+)
+def test_one_fixed_node_port_keeps_every_port_of_the_chart(
+    given: dict[str, int], fixed: dict[str, int]
+) -> None:
+    run = build_gateway(exposure=ExposureMode.NODEPORT, node_ports=NodePorts(**given))
+    ports = {p["name"]: p for p in run.named("edge-chart").at("values", "service", "ports")}
+    # A `ports` list replaces the chart's whole list: the other port (and the redirect on 80) must stay.
+    assert set(ports) == {"status-port", "http2", "https"}
+    assert {name: p["nodePort"] for name, p in ports.items() if "nodePort" in p} == fixed
+    assert (ports["http2"]["port"], ports["https"]["port"]) == (80, 443)
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (
+            {"exposure": ExposureMode.INTERNAL_LB},
+            "cloud: got (not set); allowed: aws, gcp or azure: whose annotations make the load balancer internal",
+        ),
+        ({"hosts": []}, "hosts: got []; allowed: List should have at least 1 item after validation, not 0"),
+        ({"min_replicas": 3, "max_replicas": 2}, "max_replicas: got 2; allowed: >= min_replicas (3)"),
+        (
+            {"hosts": ["*"], "tls": {"mode": TlsMode.SELF_SIGNED}},
+            "hosts.0: got \"*\"; allowed: a DNS name: a certificate cannot cover '*' (or set tls.mode none)",
+        ),
+        (
+            {"tls": {"mode": TlsMode.ACME}},
+            "tls.acme_email: got (not set); allowed: the Let's Encrypt account email, required with mode acme",
+        ),
+        (
+            {"tls": {"mode": TlsMode.SELF_SIGNED, "namespace": "elsewhere"}},
+            "tls.namespace: got (set); allowed: unset: IngressGateway, its namespace",
+        ),
+    ],
+)
+def test_invalid_args_are_refused_before_anything_is_registered(args: dict[str, Any], problem: str) -> None:
+    spec = {"exposure": ExposureMode.CLUSTER, "hosts": ["shop.example.com"], **args}
+    error, registered = record_expecting_error(lambda: IngressGateway("edge", spec))  # type: ignore[arg-type]
+    assert isinstance(error, SpecError) and registered == []
+    assert [p.describe() for p in error.problems] == [problem]

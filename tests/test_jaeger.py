@@ -1,34 +1,59 @@
 """The Jaeger component: configs per storage backend, secrets, shape, retention and hardening."""
 
+import re
 from typing import Any
 
 import pulumi
 import pytest
 import yaml
 
-from components import BadgerStorage, CassandraStorage, Jaeger, MemoryStorage, SearchStorage, StorageTls
-from components.jaeger_storage import JaegerStorage
-from tests.harness import Res, Run, Secret, build
-from tests.jaeger_schema import BACKENDS, EXTENSIONS, unknown_keys
+from mesh_tracing import (
+    BadgerStorage,
+    CassandraStorage,
+    CollectorScale,
+    Jaeger,
+    JaegerArgs,
+    JaegerStorage,
+    MemoryStorage,
+    ObjectKeyRef,
+    QueryScale,
+    SearchStorage,
+    SpecError,
+    StorageKind,
+    StorageTls,
+)
+from mesh_tracing.tooling.recorder import Res, Run, Secret, record, record_expecting_error
+from tests.jaeger_schema import BACKENDS, DEPRECATED, EXTENSIONS, RECEIVERS, unknown_keys
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 SERVICE = "kubernetes:core/v1:Service"
 PASSWORD = "s3cr3t-password"
 
-ELASTICSEARCH = SearchStorage(
-    engine="elasticsearch",
-    server_urls=("https://es.example.internal:9200",),
-    index_prefix="prod",
-    username="jaeger",
-    retention_days=14,
-    tls=StorageTls(ca_pem="-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"),
+ELASTICSEARCH = JaegerStorage(
+    kind=StorageKind.ELASTICSEARCH,
+    elasticsearch=SearchStorage(
+        server_urls=["https://es.example.internal:9200"],
+        index_prefix="prod",
+        username="jaeger",
+        retention_days=14,
+        tls=StorageTls(ca_pem="-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"),
+    ),
 )
-OPENSEARCH = SearchStorage(engine="opensearch", server_urls=("http://opensearch.search:9200",))
-CASSANDRA = CassandraStorage(servers=("cassandra.db.svc.cluster.local",), username="jaeger", trace_ttl="96h")
+OPENSEARCH = JaegerStorage(
+    kind=StorageKind.OPENSEARCH, opensearch=SearchStorage(server_urls=["http://opensearch.search:9200"])
+)
+CASSANDRA = JaegerStorage(
+    kind=StorageKind.CASSANDRA,
+    cassandra=CassandraStorage(
+        servers=["cassandra.db.svc.cluster.local"], username="jaeger", trace_ttl="96h"
+    ),
+)
 STORAGES: dict[str, JaegerStorage] = {
-    "memory": MemoryStorage(max_traces=20_000),
-    "badger": BadgerStorage(size="5Gi", storage_class="fast-ssd", span_ttl="24h"),
+    "memory": JaegerStorage(kind=StorageKind.MEMORY, memory=MemoryStorage(max_traces=20_000)),
+    "badger": JaegerStorage(
+        kind=StorageKind.BADGER, badger=BadgerStorage(size="5Gi", storage_class="fast-ssd", span_ttl="24h")
+    ),
     "elasticsearch": ELASTICSEARCH,
     "opensearch": OPENSEARCH,
     "cassandra": CASSANDRA,
@@ -37,14 +62,14 @@ STORAGES: dict[str, JaegerStorage] = {
 
 def build_jaeger(storage: JaegerStorage, **args: Any) -> Run:
     def program() -> None:
-        jaeger = Jaeger("jaeger", {"storage": storage, "storage_password": PASSWORD, **args})  # type: ignore[typeddict-item]
+        jaeger = Jaeger("jaeger", JaegerArgs(storage=storage, storage_password=PASSWORD, **args))
         pulumi.export("grpc", jaeger.otlp_grpc_endpoint)
         pulumi.export("http", jaeger.otlp_http_endpoint)
         pulumi.export("zipkin", jaeger.zipkin_endpoint)
         pulumi.export("query", pulumi.Output.concat(jaeger.query_service_name, ":", str(jaeger.query_port)))
         pulumi.export("kind", jaeger.storage_kind)
 
-    return build(program)
+    return record(program)
 
 
 def configs(run: Run) -> dict[str, dict[str, Any]]:
@@ -83,6 +108,11 @@ def assert_consistent(document: dict[str, Any]) -> None:
         assert unknown_keys(backend[kind], BACKENDS[kind]) == [], f"unknown {kind} keys"
     for name, extension in document["extensions"].items():
         assert unknown_keys(extension, EXTENSIONS.get(name)) == [], f"unknown {name} keys"
+    for name, receiver in document["receivers"].items():
+        assert unknown_keys(receiver, RECEIVERS[name]) == [], f"unknown {name} keys"
+        assert not {f"receivers.{name}.{key}" for key in receiver or {}} & DEPRECATED, (
+            f"deprecated {name} keys"
+        )
     if "jaeger_storage_exporter" in document["exporters"]:
         assert document["exporters"]["jaeger_storage_exporter"]["trace_storage"] in backends
     if "jaeger_query" in document["extensions"]:
@@ -137,14 +167,25 @@ def test_cassandra_takes_its_password_from_the_secret_through_the_environment() 
     ]
 
 
-def test_a_username_without_a_password_is_refused() -> None:
-    with pytest.raises(ValueError, match="no storage_password"):
-        build(lambda: Jaeger("jaeger", {"storage": CASSANDRA}))
+def test_a_username_without_a_password_is_refused_before_anything_is_registered() -> None:
+    with pytest.raises(SpecError) as refused:
+        JaegerArgs(storage=CASSANDRA)
+    assert str(refused.value) == (
+        "Invalid JaegerArgs (1 problem):\n"
+        "  - storage_password: got (not set); allowed: required with storage.cassandra.username"
+    )
+    # The same spec as a plain map (how the provider for other languages passes it) registers nothing.
+    storage = {"kind": StorageKind.CASSANDRA, "cassandra": {"servers": ["cassandra"], "username": "jaeger"}}
+    error, registered = record_expecting_error(lambda: Jaeger("jaeger", {"storage": storage}))  # type: ignore[arg-type]
+    assert isinstance(error, SpecError) and registered == []
+    assert [p.where() for p in error.problems] == ["storage_password"]
 
 
 @pytest.mark.parametrize("kind", ["elasticsearch", "opensearch", "cassandra"])
 def test_distributed_stores_run_a_scaled_collector_and_a_separate_query(kind: str) -> None:
-    run = build_jaeger(STORAGES[kind], collector_min_replicas=2, collector_max_replicas=5, query_replicas=2)
+    run = build_jaeger(
+        STORAGES[kind], collector=CollectorScale(min_replicas=2, max_replicas=5), query=QueryScale(replicas=2)
+    )
     collector, query = run.named("jaeger-collector"), run.named("jaeger-query")
     assert collector.at("spec", "replicas") == 2
     autoscaler = run.named("jaeger-collector-hpa").at("spec")
@@ -293,11 +334,12 @@ def test_outputs_give_the_collector_fqdn_and_ports_and_the_query_service() -> No
 
 
 def test_a_config_change_rolls_the_pods() -> None:
-    def checksum(storage: JaegerStorage) -> str:
+    def checksum(max_traces: int) -> str:
+        storage = JaegerStorage(kind=StorageKind.MEMORY, memory=MemoryStorage(max_traces=max_traces))
         annotations = build_jaeger(storage).one(DEPLOYMENT).at("spec", "template", "metadata", "annotations")
         return str(annotations["checksum/config"])
 
-    assert checksum(MemoryStorage(max_traces=1000)) != checksum(MemoryStorage(max_traces=2000))
+    assert checksum(1000) != checksum(2000)
 
 
 def test_every_object_waits_for_the_namespace() -> None:
@@ -307,3 +349,83 @@ def test_every_object_waits_for_the_namespace() -> None:
     for child in run.descendants(component):
         if child is not namespace:
             assert run.waits_for(child, namespace), child.name
+
+
+def test_query_pods_send_their_own_spans_to_our_collector() -> None:
+    """Jaeger traces its query service over OTLP to `OTEL_EXPORTER_OTLP_ENDPOINT`, localhost:4317 by default,
+    where a query-only pod has no receiver."""
+    run = build_jaeger(OPENSEARCH, namespace="observability")
+    (container,) = pod_spec(run.named("jaeger-query"))["containers"]
+    collector = run.named("jaeger-collector-service")
+    port = int(next(p["port"] for p in collector.at("spec", "ports") if p["name"] == "grpc-otlp"))
+    assert container["env"] == [
+        {
+            "name": "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "value": f"http://{collector.at('metadata', 'name')}.observability.svc.cluster.local:{port}",
+        }
+    ]
+    (collector_container,) = pod_spec(run.named("jaeger-collector"))["containers"]
+    assert collector_container["env"] == [], "the collector's own receiver is local"
+
+
+# Jaeger validates each Cassandra server with govalidator's IsURL: a bare single-label host fails it.
+IS_URL_HOST = re.compile(
+    r"^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9-]+)+|[a-zA-Z0-9-]+:\d+)(:\d+)?$"
+)
+
+
+def test_cassandra_servers_are_rendered_as_jaeger_accepts_them_even_a_bare_host() -> None:
+    storage = JaegerStorage(
+        kind=StorageKind.CASSANDRA,
+        cassandra=CassandraStorage(servers=["cassandra", "cassandra-1.db"], port=9142),
+    )
+    (document, _) = configs(build_jaeger(storage)).values()
+    servers = document["extensions"]["jaeger_storage"]["backends"]["traces"]["cassandra"]["connection"][
+        "servers"
+    ]
+    assert servers == ["cassandra:9142", "cassandra-1.db:9142"]
+    assert all(IS_URL_HOST.match(server) for server in servers)
+    assert not IS_URL_HOST.match("cassandra"), "the check itself refuses a bare host"
+
+
+@pytest.mark.parametrize(
+    ("tls", "volume"),
+    [
+        (
+            StorageTls(ca_secret=ObjectKeyRef(name="es-ca", key="tls.crt")),
+            {
+                "name": "storage-ca",
+                "secret": {"secretName": "es-ca", "items": [{"key": "tls.crt", "path": "ca.crt"}]},
+            },
+        ),
+        (
+            StorageTls(ca_config_map=ObjectKeyRef(name="trust-bundle")),
+            {
+                "name": "storage-ca",
+                "configMap": {"name": "trust-bundle", "items": [{"key": "ca.crt", "path": "ca.crt"}]},
+            },
+        ),
+    ],
+)
+def test_a_private_ca_can_come_from_a_secret_or_a_configmap(tls: StorageTls, volume: dict[str, Any]) -> None:
+    search = SearchStorage(server_urls=["https://es.example.internal:9200"], tls=tls)
+    run = build_jaeger(JaegerStorage(kind=StorageKind.ELASTICSEARCH, elasticsearch=search))
+    assert not run.of_type(CONFIG_MAP) or "jaeger-storage-ca" not in [c.name for c in run.of_type(CONFIG_MAP)]
+    for workload in ("jaeger-collector", "jaeger-query", "jaeger-index-cleaner"):
+        spec = pod_spec(run.named(workload))
+        assert volume in spec["volumes"], workload
+        assert {"name": "storage-ca", "mountPath": "/etc/jaeger/storage-ca", "readOnly": True} in spec[
+            "containers"
+        ][0]["volumeMounts"]
+    tls_config = configs(run)["jaeger-collector-config"]["extensions"]["jaeger_storage"]["backends"][
+        "traces"
+    ]["elasticsearch"]["tls"]
+    assert tls_config["ca_file"] == "/etc/jaeger/storage-ca/ca.crt"
+
+
+def test_two_ca_sources_are_refused() -> None:
+    with pytest.raises(SpecError) as refused:
+        StorageTls(ca_pem="-----BEGIN CERTIFICATE-----", ca_secret=ObjectKeyRef(name="es-ca"))
+    assert [p.describe() for p in refused.value.problems] == [
+        "ca_secret: got (set); allowed: at most one CA source: ca_pem is set"
+    ]

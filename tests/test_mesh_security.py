@@ -3,10 +3,13 @@
 from collections.abc import Callable
 from typing import Any
 
+import pulumi
 import pytest
 
-from settings import SettingsError
-from tests.harness import Run, run_program, run_program_expecting_error
+from mesh_tracing import MeshSecurity, MeshSecurityArgs, MtlsMode, SpecError
+from mesh_tracing.settings import SettingsError
+from mesh_tracing.tooling.recorder import Run, record, record_expecting_error
+from tests.program import run_program, run_program_expecting_error
 
 POLICY = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
 
@@ -28,7 +31,7 @@ def test_a_mesh_wide_peer_authentication_sets_mtls_per_stack(
 def test_prod_refuses_permissive_mtls() -> None:
     error, registered = run_program_expecting_error("prod", overrides={"istio.mtlsMode": "PERMISSIVE"})
     assert isinstance(error, SettingsError) and registered == []
-    assert [p.path for p in error.problems] == ["istio.mtlsMode"]
+    assert error.paths == ["istio.mtlsMode"]
 
 
 def test_staging_and_prod_close_istiods_plaintext_ports(rendered: Callable[[str], Run]) -> None:
@@ -90,3 +93,27 @@ def test_a_load_generator_inside_the_mesh_is_allowed_by_its_own_identity() -> No
     callers = rule["from"][0]["source"]["principals"]
     assert principal_of(run, "loadgen-sa") in callers
     assert run.named("loadgen-deployment").at("spec", "template", "spec", "serviceAccountName") == "loadgen"
+
+
+def test_alone_it_sets_the_mode_in_the_given_root_namespace_after_what_it_depends_on() -> None:
+    def program() -> None:
+        istiod = pulumi.CustomResource("test:index:Istiod", "istiod")
+        MeshSecurity(
+            "mtls",
+            MeshSecurityArgs(mtls_mode=MtlsMode.PERMISSIVE, root_namespace="mesh-root"),
+            pulumi.ResourceOptions(depends_on=[istiod]),
+        )
+
+    run = record(program)
+    peer = run.named("mtls-peer-authentication")
+    assert peer.at("metadata") == {"name": "default", "namespace": "mesh-root"}
+    assert peer.at("spec") == {"mtls": {"mode": "PERMISSIVE"}}
+    assert run.waits_for(peer, run.named("istiod"))
+
+
+def test_an_unknown_mode_is_refused_before_anything_is_registered() -> None:
+    error, registered = record_expecting_error(lambda: MeshSecurity("mtls", {"mtls_mode": "DISABLE"}))  # type: ignore[arg-type]
+    assert isinstance(error, SpecError) and registered == []
+    assert [p.describe() for p in error.problems] == [
+        "mtls_mode: got \"DISABLE\"; allowed: 'STRICT' or 'PERMISSIVE'"
+    ]

@@ -4,9 +4,19 @@ the external backends."""
 from collections.abc import Callable
 from typing import Any
 
+import pulumi
 import pytest
 
-from tests.harness import Run, Secret, run_program
+from mesh_tracing import (
+    CustomTag,
+    MeshTracing,
+    MeshTracingArgs,
+    SpecError,
+    TracingBackend,
+    TracingBackendKind,
+)
+from mesh_tracing.tooling.recorder import Run, Secret, record, record_expecting_error
+from tests.program import run_program
 
 TELEMETRY = "kubernetes:telemetry.istio.io/v1:Telemetry"
 
@@ -64,7 +74,7 @@ def inputs_by_urn(run: Run) -> dict[str, Any]:
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_changing_the_sampling_rate_changes_exactly_the_telemetry(stack: str) -> None:
     before = inputs_by_urn(run_program(stack))
-    after = inputs_by_urn(run_program(stack, overrides={"tracing.samplingPercentage": 37.5}))
+    after = inputs_by_urn(run_program(stack, overrides={"tracing.samplingPercentage": 7.5}))
     assert before.keys() == after.keys()
     changed = [urn.rsplit("::", 1)[-1] for urn in before if before[urn] != after[urn]]
     assert changed == ["tracing-mesh-default"]
@@ -206,3 +216,59 @@ def test_jaeger_can_run_beside_an_external_backend_when_asked() -> None:
     )
     assert run.of_type("mesh-tracing:index:Jaeger")
     assert providers(run)[0]["name"] == "zipkin"
+
+
+def test_alone_it_points_the_mesh_at_an_existing_provider_after_what_it_depends_on() -> None:
+    def program() -> None:
+        istiod = pulumi.CustomResource("test:index:Istiod", "istiod")
+        MeshTracing(
+            "tracing",
+            MeshTracingArgs(
+                sampling_percentage=5,
+                backend=TracingBackend(name="otel-collector"),
+                custom_tags={"team": CustomTag(literal="payments")},
+                root_namespace="mesh-root",
+            ),
+            pulumi.ResourceOptions(depends_on=[istiod]),
+        )
+
+    run = record(program)
+    telemetry = run.named("tracing-mesh-default")
+    assert telemetry.at("metadata") == {"name": "mesh-default", "namespace": "mesh-root"}
+    assert telemetry.at("spec", "tracing") == [
+        {
+            "providers": [{"name": "otel-collector"}],
+            "randomSamplingPercentage": 5,
+            "customTags": {"team": {"literal": {"value": "payments"}}},
+        }
+    ]
+    assert run.waits_for(telemetry, run.named("istiod"))
+    assert not run.of_type("kubernetes:networking.istio.io/v1:ServiceEntry"), (
+        "an in-cluster provider needs no egress"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        ({"sampling_percentage": 150}, "sampling_percentage: got 150; allowed: less than or equal to 100"),
+        (
+            {
+                "sampling_percentage": 1,
+                "backend": {"kind": TracingBackendKind.OTLP, "service": "otlp.example.com"},
+            },
+            "backend.port: got (not set); allowed: the OTLP port of the backend, e.g. 4317 or 443",
+        ),
+        (
+            {
+                "sampling_percentage": 1,
+                "namespace_overrides": [{"namespace": "a", "sampling_percentage": 1}] * 2,
+            },
+            'namespace_overrides.1.namespace: got "a"; allowed: each namespace once',
+        ),
+    ],
+)
+def test_invalid_args_are_refused_before_anything_is_registered(args: dict[str, Any], problem: str) -> None:
+    error, registered = record_expecting_error(lambda: MeshTracing("tracing", args))  # type: ignore[arg-type]
+    assert isinstance(error, SpecError) and registered == []
+    assert [p.describe() for p in error.problems] == [problem]

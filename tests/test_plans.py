@@ -5,8 +5,8 @@ import time
 import pytest
 import yaml
 
-from scripts.render import REDACTED, REFRESH_COMMAND, plan_document, plan_path, render
-from tests.harness import STACKS, run_program
+from mesh_tracing.tooling.plan import REDACTED, REFRESH_COMMAND
+from tests.program import STACKS, plan_document, plan_path, render, run_program
 
 
 @pytest.mark.parametrize("stack", STACKS)

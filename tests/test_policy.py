@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 import yaml
 
-from components import k8s as kube
+from mesh_tracing import k8s as kube
+from mesh_tracing.settings import SettingsError
+from mesh_tracing.settings.environments import PROD_SAMPLING_RULE
 from policy.rules import POLICIES, Resource
-from scripts.render import plan_document, plan_path
-from tests.harness import STACKS, run_program
+from tests.program import STACKS, plan_document, plan_path, run_program, run_program_expecting_error
 
 Plan = list[dict[str, Any]]
 
@@ -193,5 +194,11 @@ def test_a_high_sampling_reason_from_the_stack_config_satisfies_the_sampling_pol
     reason = {**high, "tracing.highSamplingReason": "incident 4711: full traces for a week"}
     with_reason = plan_document("prod", run_program("prod", overrides=reason))["resources"]
     assert violations(with_reason, "prod", "sampling-in-prod") == []
-    without_reason = plan_document("prod", run_program("prod", overrides=high))["resources"]
-    assert violations(without_reason, "prod", "sampling-in-prod")
+
+
+def test_settings_refuse_high_prod_sampling_in_the_policy_packs_words() -> None:
+    error, registered = run_program_expecting_error("prod", overrides={"tracing.samplingPercentage": 25})
+    assert isinstance(error, SettingsError) and registered == []
+    assert error.paths == ["tracing.samplingPercentage"]
+    (policy_says,) = violations(mutated("prod", set_sampling(25)), "prod", "sampling-in-prod")
+    assert PROD_SAMPLING_RULE in str(error) and PROD_SAMPLING_RULE in policy_says

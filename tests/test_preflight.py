@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from scripts import preflight
-from tests.harness import PROJECT_DIR
+from tests.program import PROJECT_DIR
 
 
 def write_kubeconfig(path: Path, server: str) -> Path:

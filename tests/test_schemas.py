@@ -6,8 +6,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scripts.render import plan_path
-from tests.harness import STACKS
+from tests.program import STACKS, plan_path
 from tests.schema_validation import is_custom, is_kubernetes_object, schema_errors
 
 

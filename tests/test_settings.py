@@ -2,8 +2,9 @@
 
 from typing import Any
 
-from settings import SettingsError
-from tests.harness import Secret, revealed, run_program, run_program_expecting_error
+from mesh_tracing.settings import SettingsError
+from mesh_tracing.tooling.recorder import Secret, revealed
+from tests.program import run_program, run_program_expecting_error
 
 
 def refused(stack: str = "dev", **kwargs: Any) -> SettingsError:
@@ -27,7 +28,7 @@ def test_every_problem_is_listed_in_a_single_error() -> None:
             "istio.istiod.maxReplicas": 2,
         },
     )
-    paths = sorted(p.path for p in error.problems)
+    paths = sorted(error.paths)
     assert paths == ["gateway.exposure", "istio.version", "tracing.samplingPercentage"]
     assert "3 problems" in str(error)
 
@@ -37,12 +38,12 @@ def test_cross_key_rules_run_when_their_section_is_valid() -> None:
         "staging",
         overrides={"istio.istiod.minReplicas": 3, "istio.istiod.maxReplicas": 2, "gateway.exposure": "x"},
     )
-    assert sorted(p.path for p in error.problems) == ["gateway.exposure", "istio.istiod.maxReplicas"]
+    assert sorted(error.paths) == ["gateway.exposure", "istio.istiod.maxReplicas"]
 
 
 def test_prod_refuses_a_single_istiod_replica() -> None:
     error = refused("prod", overrides={"istio.istiod.minReplicas": 1, "istio.istiod.maxReplicas": 1})
-    assert [p.path for p in error.problems] == ["istio.istiod.minReplicas"]
+    assert error.paths == ["istio.istiod.minReplicas"]
     assert "at least 2 in prod" in str(error)
 
 
@@ -57,7 +58,7 @@ def test_a_secret_given_in_plain_text_is_refused_without_echoing_it() -> None:
 
 def test_a_mirror_username_needs_its_password_secret() -> None:
     error = refused("dev", overrides={"istio.chartRepositoryUsername": "ci"})
-    assert [p.path for p in error.problems] == ["istioChartRepositoryPassword"]
+    assert error.paths == ["istioChartRepositoryPassword"]
 
 
 def test_the_mirror_password_reaches_the_charts_as_a_secret() -> None:
@@ -84,7 +85,7 @@ def test_a_stack_not_named_after_an_environment_picks_its_preset_by_key() -> Non
 
 def test_a_stack_not_named_after_an_environment_must_say_which_it_is() -> None:
     error = refused("dev", stack_name="feature-x")
-    assert [p.path for p in error.problems] == ["environment"]
+    assert error.paths == ["environment"]
     assert "[stack feature-x] environment: got (not set)" in str(error)
 
 
@@ -99,13 +100,13 @@ def test_the_stack_file_overrides_the_preset() -> None:
 
 def test_prod_refuses_memory_storage_for_jaeger() -> None:
     error = refused("prod", overrides={"jaeger.storage": {"kind": "memory"}})
-    assert [p.path for p in error.problems] == ["jaeger.storage.kind"]
+    assert error.paths == ["jaeger.storage.kind"]
     assert "memory loses every trace on restart" in str(error)
 
 
 def test_prod_without_the_storage_password_secret_is_refused() -> None:
     error = refused("prod", secrets={})
-    assert [p.path for p in error.problems] == ["jaegerStoragePassword"]
+    assert error.paths == ["jaegerStoragePassword"]
     assert "pulumi config set --secret jaegerStoragePassword" in str(error)
 
 

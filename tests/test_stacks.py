@@ -4,14 +4,16 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.harness import PROJECT, Run, stack_config
+from mesh_tracing.settings import SettingsError
+from mesh_tracing.tooling.recorder import REMOVE, Run
+from tests.program import PROJECT, run_program_expecting_error
 
 CHART = "kubernetes:helm.sh/v4:Chart"
 
 
 def test_every_stack_renders_a_revisioned_control_plane(stack_run: tuple[str, Run]) -> None:
     stack, run = stack_run
-    run.one(f"{PROJECT}:index:IstioControlPlane")
+    run.one(f"{PROJECT.name}:index:IstioControlPlane")
     istiod = run.named("istio-istiod")
     assert istiod.at("chart") == "istiod", stack
     assert istiod.at("values", "revision") == run.output("istioRevision") == "1-30-3"
@@ -19,16 +21,12 @@ def test_every_stack_renders_a_revisioned_control_plane(stack_run: tuple[str, Ru
     assert run.output("environment") == stack
 
 
-@pytest.mark.parametrize(
-    ("stack", "sampling", "exposure"),
-    [("dev", 100, "cluster"), ("staging", 10, "internal"), ("prod", 1, "public")],
-)
-def test_stack_files_state_sampling_and_exposure_explicitly(
-    stack: str, sampling: float, exposure: str
-) -> None:
-    config = stack_config(stack)
-    assert config["tracing"]["samplingPercentage"] == sampling
-    assert config["gateway"]["exposure"] == exposure
+@pytest.mark.parametrize("key", ["tracing.samplingPercentage", "gateway.exposure"])
+def test_sampling_and_exposure_have_no_preset_so_every_stack_states_them(key: str) -> None:
+    error, registered = run_program_expecting_error("staging", overrides={key: REMOVE})
+    assert isinstance(error, SettingsError) and registered == []
+    assert error.paths == [key]
+    assert "a value is required here" in str(error)
 
 
 def test_prod_runs_istiod_highly_available(rendered: Callable[[str], Run]) -> None:
@@ -53,11 +51,40 @@ def test_staging_autoscales_istiod_from_one_replica(rendered: Callable[[str], Ru
     assert (values["autoscaleEnabled"], values["autoscaleMin"], values["autoscaleMax"]) == (True, 1, 3)
 
 
-def test_every_stack_exports_only_resolved_outputs(stack_run: tuple[str, Run]) -> None:
-    stack, run = stack_run
-    assert run.outputs, stack
+ALWAYS = {
+    "environment",
+    "istioRevision",
+    "injectionLabels",
+    "tracingProvider",
+    "samplingPercentage",
+    "mtlsMode",
+    "gatewayAddress",
+    "gatewayTls",
+    "appUrl",
+    "jaegerStorage",
+    "jaegerOtlpGrpcEndpoint",
+    "jaegerOtlpHttpEndpoint",
+    "jaegerZipkinEndpoint",
+    "jaegerUi",
+}
+WITH_BOOKINFO = {"bookinfoNamespace", "productPageUrl", "jaegerServiceName", "jaegerSearch"}
+
+
+@pytest.mark.parametrize(
+    ("stack", "extra"),
+    [
+        ("dev", WITH_BOOKINFO),
+        ("staging", {*WITH_BOOKINFO, "jaegerUiPortForward"}),
+        ("prod", {"jaegerUiPortForward"}),
+    ],
+)
+def test_every_stack_exports_what_it_runs_all_resolved(
+    stack: str, extra: set[str], rendered: Callable[[str], Run]
+) -> None:
+    run = rendered(stack)
+    assert set(run.outputs) == ALWAYS | extra
     for name in run.outputs:
-        run.output(name)  # raises UnresolvedOutput if any never resolved
+        run.output(name)  # raises UnresolvedOutputError if any never resolved
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.harness import PROJECT_DIR, STACKS
+from tests.program import PROJECT_DIR, STACKS
 
 WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
 

@@ -1,11 +1,34 @@
-"""Per-environment defaults. A stack file's values are merged over its environment's preset.
+"""Per-environment presets, and the rules an environment adds to the parts' own.
 
-The sampling percentage and the gateway exposure have no preset on purpose: every stack file states them.
+A stack file's values are merged over its environment's preset. The sampling percentage and the gateway
+exposure have no preset on purpose: every stack file states them.
 """
 
+from collections.abc import Callable
+from enum import StrEnum
 from typing import Any
 
-from components.options import Environment
+from mesh_tracing import k8s as kube
+from mesh_tracing.jaeger_storage import StorageKind
+from mesh_tracing.mesh_security import MtlsMode
+from mesh_tracing.spec import Problem
+from mesh_tracing.traced_mesh import TracedMeshArgs
+
+
+class Environment(StrEnum):
+    """The environment preset a stack starts from."""
+
+    DEV = "dev"
+    STAGING = "staging"
+    PROD = "prod"
+
+
+MAX_PROD_SAMPLING = 10.0
+PROD_SAMPLING_RULE = (
+    f"at most {MAX_PROD_SAMPLING:g} % in prod, unless the reason is recorded "
+    f"(tracing.highSamplingReason, kept as the {kube.SAMPLING_OVERRIDE} annotation)"
+)
+"""The prod sampling rule, worded once for the settings and the policy pack."""
 
 
 def _resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:
@@ -110,3 +133,58 @@ PRESETS: dict[Environment, dict[str, Any]] = {
         },
     },
 }
+
+
+def _prod_ha(mesh: TracedMeshArgs) -> list[Problem]:
+    checks = [
+        (
+            ("istio", "istiod", "min_replicas"),
+            mesh.istio.istiod.min_replicas,
+            "istiod must survive a node drain",
+        ),
+        (("gateway", "min_replicas"), mesh.gateway.min_replicas, "the front door must survive a node drain"),
+    ]
+    return [Problem(path, value, f"at least 2 in prod ({why})") for path, value, why in checks if value < 2]
+
+
+def _prod_mtls(mesh: TracedMeshArgs) -> list[Problem]:
+    mode = mesh.istio.mtls_mode
+    if mode is MtlsMode.STRICT:
+        return []
+    value = mode.value if mode else None
+    return [Problem(("istio", "mtls_mode"), value, "STRICT in prod (PERMISSIVE accepts plain text)")]
+
+
+def _prod_storage(mesh: TracedMeshArgs) -> list[Problem]:
+    if mesh.runs_jaeger and mesh.jaeger is not None and mesh.jaeger.storage.kind is StorageKind.MEMORY:
+        return [
+            Problem(
+                ("jaeger", "storage", "kind"),
+                StorageKind.MEMORY.value,
+                "badger, elasticsearch, opensearch or cassandra in prod (memory loses every trace on restart)",
+            )
+        ]
+    return []
+
+
+def _prod_sampling(mesh: TracedMeshArgs) -> list[Problem]:
+    tracing = mesh.tracing
+    if tracing.sampling_percentage > MAX_PROD_SAMPLING and not tracing.high_sampling_reason:
+        return [Problem(("tracing", "sampling_percentage"), tracing.sampling_percentage, PROD_SAMPLING_RULE)]
+    return []
+
+
+def _any_host_only_in_dev(mesh: TracedMeshArgs) -> list[Problem]:
+    return [
+        Problem(("gateway", "hosts", index), host, "a DNS name: '*' (any host) only in dev")
+        for index, host in enumerate(mesh.gateway.hosts)
+        if host == "*"
+    ]
+
+
+RULES: dict[Environment, list[Callable[[TracedMeshArgs], list[Problem]]]] = {
+    Environment.DEV: [],
+    Environment.STAGING: [_any_host_only_in_dev],
+    Environment.PROD: [_any_host_only_in_dev, _prod_ha, _prod_mtls, _prod_storage, _prod_sampling],
+}
+"""What each environment adds to the parts' own checks."""

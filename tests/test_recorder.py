@@ -5,7 +5,7 @@ import asyncio
 import pulumi
 import pytest
 
-from tests.harness import Secret, UnresolvedOutputError, build
+from mesh_tracing.tooling.recorder import Secret, UnresolvedOutputError, record
 
 
 def test_an_output_that_never_resolves_fails_the_test_that_reads_it() -> None:
@@ -16,13 +16,13 @@ def test_an_output_that_never_resolves_fails_the_test_that_reads_it() -> None:
         value.set_result("unknown")
         pulumi.export("pending", pulumi.Output(set(), value, known))
 
-    run = build(program)
+    run = record(program)
     with pytest.raises(UnresolvedOutputError):
         run.output("pending")
 
 
 def test_a_secret_output_is_recorded_as_a_secret() -> None:
-    run = build(lambda: pulumi.export("token", pulumi.Output.secret("s3cr3t")))
+    run = record(lambda: pulumi.export("token", pulumi.Output.secret("s3cr3t")))
     assert run.output("token") == Secret("s3cr3t")
     assert "s3cr3t" not in repr(run.output("token"))
 
@@ -34,7 +34,7 @@ def test_waiting_for_a_component_means_waiting_for_everything_inside_it() -> Non
         pulumi.CustomResource("test:index:Thing", "after", opts=pulumi.ResourceOptions(depends_on=[group]))
         pulumi.CustomResource("test:index:Thing", "unrelated")
 
-    run = build(program)
+    run = record(program)
     inner, after, unrelated = run.named("inner"), run.named("after"), run.named("unrelated")
     assert run.waits_for(after, inner)
     assert not run.waits_for(unrelated, inner)

@@ -1,5 +1,9 @@
-"""A recording mock engine: runs the real program (or one component) under Pulumi's mocks and returns
-every registered resource with its inputs, parent, dependencies and options, plus the stack outputs.
+"""A recording mock engine: runs a Pulumi Python program (or one component) under Pulumi's mocks, with no
+CLI, cluster or credentials, and returns every registered resource with its inputs, parent, dependencies and
+options, plus the stack outputs.
+
+`make render` uses it to write the plans; tests use it to assert on what is declared. It works for any
+Pulumi Python project: `Project(path).run(stack)`.
 """
 
 import json
@@ -18,16 +22,10 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-PROJECT = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["name"]
-STACKS = ("dev", "staging", "prod")
 LIVE_CLUSTER_IP = "10.96.0.42"
 """The cluster IP the mocks give every Service read from the cluster."""
 REMOVE = object()
 """Override value that deletes a key from the stack file's config."""
-STACK_SECRETS: dict[str, dict[str, str]] = {"prod": {"jaegerStoragePassword": "test-only-password"}}
-"""Secrets a shipped stack needs that are set with `pulumi config set --secret`, so are not in its file.
-Runs of a stack file get them unless the test passes its own `secrets`."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +52,9 @@ class Res:
     retain_on_delete: bool
     read: bool = False
     transforms: list[Any] = field(default_factory=list)
+    aliases: list[dict[str, Any]] = field(default_factory=list)
+    """Former identities (`noParent`, `parentUrn`, `name`, `type`): what the resource adopts from an older
+    state."""
 
     def at(self, *path: str | int) -> Any:
         """The input at `path`, failing with the resource's name if any step is absent."""
@@ -153,6 +154,19 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
+def _alias(alias: Any) -> dict[str, Any]:
+    if alias.HasField("urn"):
+        return {"urn": alias.urn}
+    spec = alias.spec
+    fields = (
+        ("name", spec.name),
+        ("type", spec.type),
+        ("parentUrn", spec.parentUrn),
+        ("noParent", spec.noParent),
+    )
+    return {key: value for key, value in fields if value}
+
+
 class _Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
@@ -189,6 +203,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     protect=request.protect,
                     retain_on_delete=request.retainOnDelete,
                     transforms=pulumi_mocks._resolve_callbacks(request.transforms),
+                    aliases=[_alias(alias) for alias in request.aliases],
                 )
             )
         return response
@@ -213,13 +228,6 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
-def stack_config(stack: str) -> dict[str, Any]:
-    """The `config:` map of `stacks/Pulumi.<stack>.yaml`, keyed without the project prefix."""
-    document = yaml.safe_load((PROJECT_DIR / "stacks" / f"Pulumi.{stack}.yaml").read_text()) or {}
-    prefix = f"{PROJECT}:"
-    return {k.removeprefix(prefix): v for k, v in (document.get("config") or {}).items()}
-
-
 def _apply(config: dict[str, Any], path: str, value: Any) -> None:
     *parents, leaf = path.split(".")
     node = config
@@ -231,19 +239,17 @@ def _apply(config: dict[str, Any], path: str, value: Any) -> None:
         node[leaf] = value
 
 
-def _engine_config(config: Mapping[str, Any]) -> dict[str, str]:
-    """Config as the engine hands it to a program: maps and lists as JSON, scalars as strings."""
-    return {
-        f"{PROJECT}:{k}": json.dumps(v) if isinstance(v, dict | list) else str(v) for k, v in config.items()
-    }
-
-
 def _execute(
-    program: Callable[[], object], *, stack: str, config: Mapping[str, str], secret_keys: Iterable[str]
+    program: Callable[[], object],
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    secret_keys: Iterable[str],
 ) -> tuple[_RecordingMonitor, dict[str, Any], BaseException | None]:
     monitor = _RecordingMonitor()
     runtime_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(_Mocks(), project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(_Mocks(), project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))
     outputs: dict[str, Any] = {}
 
@@ -268,67 +274,109 @@ def _execute(
     return monitor, outputs, error
 
 
-def _stack_inputs(
-    stack: str | None,
-    overrides: Mapping[str, Any] | None,
-    secrets: Mapping[str, str] | None,
-) -> tuple[dict[str, str], list[str]]:
-    config = stack_config(stack) if stack else {}
-    for path, value in (overrides or {}).items():
-        _apply(config, path, value)
-    if secrets is None:
-        secrets = STACK_SECRETS.get(stack or "", {})
-    config.update(secrets)
-    secret_keys = [f"{PROJECT}:{k}" for k in secrets]
-    return _engine_config(config), secret_keys
-
-
-def _run_main(
-    stack: str | None,
-    overrides: Mapping[str, Any] | None,
-    secrets: Mapping[str, str] | None,
-    stack_name: str | None,
-) -> tuple[_RecordingMonitor, dict[str, Any], BaseException | None]:
-    config, secret_keys = _stack_inputs(stack, overrides, secrets)
-    return _execute(
-        lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__"),
-        stack=stack_name or stack or "dev",
-        config=config,
-        secret_keys=secret_keys,
-    )
-
-
-def run_program(
-    stack: str | None = "dev",
-    *,
-    overrides: Mapping[str, Any] | None = None,
-    secrets: Mapping[str, str] | None = None,
-    stack_name: str | None = None,
-) -> Run:
-    """Runs `__main__.py` for `stacks/Pulumi.<stack>.yaml` with dotted-path `overrides` and secret config
-    (by default the secrets the stack needs, from STACK_SECRETS)."""
-    monitor, outputs, error = _run_main(stack, overrides, secrets, stack_name)
+def record(program: Callable[[], object], *, project: str = "test", stack: str = "test") -> Run:
+    """Runs `program` (e.g. one component with hand-written args) under the recording mocks."""
+    monitor, outputs, error = _execute(program, project=project, stack=stack, config={}, secret_keys=[])
     if error is not None:
         raise error
     return Run(monitor.recorded, outputs)
 
 
-def run_program_expecting_error(
-    stack: str | None = "dev",
-    *,
-    overrides: Mapping[str, Any] | None = None,
-    secrets: Mapping[str, str] | None = None,
-    stack_name: str | None = None,
+def record_expecting_error(
+    program: Callable[[], object], *, project: str = "test", stack: str = "test"
 ) -> tuple[BaseException, list[Res]]:
-    """Like `run_program`, for a run that must fail: returns the error and whatever was registered."""
-    monitor, _, error = _run_main(stack, overrides, secrets, stack_name)
+    """Like `record`, for a program that must fail: returns the error and whatever was registered."""
+    monitor, _, error = _execute(program, project=project, stack=stack, config={}, secret_keys=[])
     assert error is not None, "the program was expected to fail but succeeded"
     return error, monitor.recorded
 
 
-def build(program: Callable[[], object], stack: str = "test") -> Run:
-    """Runs `program` (e.g. one component with hand-written args) under the recording mocks."""
-    monitor, outputs, error = _execute(program, stack=stack, config={}, secret_keys=[])
-    if error is not None:
-        raise error
-    return Run(monitor.recorded, outputs)
+@dataclass(frozen=True)
+class Project:
+    """A Pulumi Python project on disk: its `Pulumi.yaml`, stack files and `__main__.py`."""
+
+    directory: Path
+
+    @property
+    def name(self) -> str:
+        return str(self._definition()["name"])
+
+    @property
+    def stacks_dir(self) -> Path:
+        return self.directory / str(self._definition().get("stackConfigDir", "."))
+
+    def _definition(self) -> dict[str, Any]:
+        definition: dict[str, Any] = yaml.safe_load((self.directory / "Pulumi.yaml").read_text())
+        return definition
+
+    def stack_file(self, stack: str) -> Path:
+        return self.stacks_dir / f"Pulumi.{stack}.yaml"
+
+    def stacks(self) -> list[str]:
+        """Every stack with a stack file, by name."""
+        return sorted(
+            p.name.removeprefix("Pulumi.").removesuffix(".yaml")
+            for p in self.stacks_dir.glob("Pulumi.*.yaml")
+        )
+
+    def stack_config(self, stack: str) -> dict[str, Any]:
+        """The `config:` map of `Pulumi.<stack>.yaml`, keyed without the project prefix."""
+        path = self.stack_file(stack)
+        document = (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+        prefix = f"{self.name}:"
+        return {k.removeprefix(prefix): v for k, v in (document.get("config") or {}).items()}
+
+    def _engine_config(self, config: Mapping[str, Any]) -> dict[str, str]:
+        """Config as the engine hands it to a program: maps and lists as JSON, scalars as strings."""
+        return {
+            f"{self.name}:{k}": json.dumps(v) if isinstance(v, dict | list) else str(v)
+            for k, v in config.items()
+        }
+
+    def _run(
+        self,
+        stack: str | None,
+        overrides: Mapping[str, Any] | None,
+        secrets: Mapping[str, str] | None,
+        stack_name: str | None,
+    ) -> tuple[_RecordingMonitor, dict[str, Any], BaseException | None]:
+        config = self.stack_config(stack) if stack else {}
+        for path, value in (overrides or {}).items():
+            _apply(config, path, value)
+        config.update(secrets or {})
+        main = self.directory / "__main__.py"
+        return _execute(
+            lambda: runpy.run_path(str(main), run_name="__main__"),
+            project=self.name,
+            stack=stack_name or stack or "dev",
+            config=self._engine_config(config),
+            secret_keys=[f"{self.name}:{k}" for k in secrets or {}],
+        )
+
+    def run(
+        self,
+        stack: str | None = "dev",
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        stack_name: str | None = None,
+    ) -> Run:
+        """Runs `__main__.py` with the config of `Pulumi.<stack>.yaml`, dotted-path `overrides` and secret
+        config values (set as `pulumi config set --secret` would)."""
+        monitor, outputs, error = self._run(stack, overrides, secrets, stack_name)
+        if error is not None:
+            raise error
+        return Run(monitor.recorded, outputs)
+
+    def run_expecting_error(
+        self,
+        stack: str | None = "dev",
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        secrets: Mapping[str, str] | None = None,
+        stack_name: str | None = None,
+    ) -> tuple[BaseException, list[Res]]:
+        """Like `run`, for a run that must fail: returns the error and whatever was registered."""
+        monitor, _, error = self._run(stack, overrides, secrets, stack_name)
+        assert error is not None, "the program was expected to fail but succeeded"
+        return error, monitor.recorded

@@ -1,0 +1,1 @@
+"""Offline tooling: the recording mock engine, and the plans rendered with it."""

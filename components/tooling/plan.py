@@ -1,0 +1,131 @@
+"""Renders a plan per stack: every resource a Pulumi Python program declares, under Pulumi's mock engine,
+with no CLI, cluster or credentials. Committed next to the code, the plans make a pull request's diff show,
+environment by environment, what the change does.
+
+    python -m mesh_tracing.tooling.plan [--project DIR] [--secrets FILE] [--out DIR] [STACK ...]
+
+`--secrets` names a YAML file of `<stack>: {<key>: <value>}`: the secret config values to assume.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mesh_tracing.tooling.recorder import Project, Res, Run, Secret
+
+REDACTED = "[secret: redacted]"
+REFRESH_COMMAND = "make render"
+HEADER = (
+    "# Rendered by `{command}` from {stack_file} under Pulumi's mock engine. Do not edit:\n"
+    "# this file shows what `pulumi up` declares for the stack. Secrets are redacted.\n"
+)
+
+
+def _key(resource: Res) -> str:
+    return f"{resource.type}::{resource.name}"
+
+
+def _clean(value: Any) -> Any:
+    """Plain, stable values: secrets redacted, whole numbers as integers (the engine sends doubles)."""
+    if isinstance(value, Secret):
+        return _redact(value.value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _clean(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _redact(value: Any) -> Any:
+    """Secret values hidden, their shape (the keys of a secret map) kept for the reader."""
+    if isinstance(value, dict):
+        return {k: _redact(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    return REDACTED
+
+
+def _entry(resource: Res, by_urn: dict[str, Res]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"type": resource.type, "name": resource.name}
+    if resource.parent in by_urn:
+        entry["parent"] = _key(by_urn[resource.parent])
+    dependencies = sorted({_key(by_urn[urn]) for urn in resource.dependencies if urn in by_urn})
+    if dependencies:
+        entry["dependsOn"] = dependencies
+    options: dict[str, Any] = {
+        name: True
+        for name, enabled in (
+            ("protect", resource.protect),
+            ("retainOnDelete", resource.retain_on_delete),
+            ("read", resource.read),
+        )
+        if enabled
+    }
+    if resource.transforms:
+        options["transforms"] = sorted(transform.__name__ for transform in resource.transforms)
+    # Aliases that only name an older API version come with every Kubernetes resource; the ones that
+    # name a former parent or name are the program's, and say what it adopts from older state.
+    aliases = [alias for alias in resource.aliases if set(alias) != {"type"}]
+    if aliases:
+        options["aliases"] = aliases
+    if options:
+        entry["options"] = options
+    entry["inputs"] = _clean(resource.inputs)
+    return entry
+
+
+def plan_document(stack: str, run: Run) -> dict[str, Any]:
+    """The plan of `stack`: resources sorted by type and name, with references by `type::name`."""
+    by_urn = {r.urn: r for r in run.resources}
+    resources = [_entry(r, by_urn) for r in sorted(run.resources, key=_key)]
+    return {"stack": stack, "outputs": _clean(run.outputs), "resources": resources}
+
+
+def render(project: Project, stack: str, run: Run) -> str:
+    body = yaml.safe_dump(plan_document(stack, run), sort_keys=False, width=110, allow_unicode=True)
+    stack_file = project.stack_file(stack).relative_to(project.directory)
+    return HEADER.format(command=REFRESH_COMMAND, stack_file=stack_file) + body
+
+
+def plan_path(project: Project, stack: str, out: Path | None = None) -> Path:
+    """Where the plan of `stack` is written: `plans/<stack>.yaml` in the project, or in `out`."""
+    return (out or project.directory / "plans") / f"{stack}.yaml"
+
+
+def stand_in_secrets(path: Path | None) -> dict[str, dict[str, str]]:
+    if path is None or not path.exists():
+        return {}
+    document: dict[str, dict[str, str]] = yaml.safe_load(path.read_text()) or {}
+    return document
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--project", type=Path, default=Path.cwd(), help="the Pulumi project's directory")
+    parser.add_argument("--secrets", type=Path, help="YAML of <stack>: {<key>: <value>} secret config")
+    parser.add_argument("--out", type=Path, help="where to write the plans (default: the project's plans/)")
+    parser.add_argument("stacks", nargs="*", help="stacks to render (default: every stack file)")
+    options = parser.parse_args(argv)
+    project = Project(options.project.resolve())
+    secrets = stand_in_secrets(options.secrets)
+    started = time.perf_counter()
+    for stack in options.stacks or project.stacks():
+        run = project.run(stack, secrets=secrets.get(stack, {}))
+        path = plan_path(project, stack, options.out)
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(render(project, stack, run))
+        print(f"wrote {path}")
+    print(f"rendered in {time.perf_counter() - started:.2f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
