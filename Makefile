@@ -1,13 +1,26 @@
-# One entry point. `make up STACK=dev` deploys; `make test` runs every check the CI runs.
+# One entry point. `make up STACK=dev` deploys; `make test` runs every check the CI runs; `make help` lists all.
 STACK ?= dev
 ARGS ?=
+BASE ?= origin/main
 VENV := .venv
 BIN := $(VENV)/bin
 # Local file state by default, so no Pulumi Cloud account is needed; export PULUMI_BACKEND_URL to override.
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 export PULUMI_SKIP_UPDATE_CHECK := true
+# The policy pack (policy/) is MANDATORY for prod and ADVISORY elsewhere. It reads the stack's environment
+# here: its `environment` key, or else its name (so a prod-eu stack of environment prod gets prod's policy).
+ifndef MESH_TRACING_ENVIRONMENT
+export MESH_TRACING_ENVIRONMENT := $(shell python3 scripts/stacks.py environment $(STACK))
+endif
+# Runs before anything is installed (standard library only), so a missing CLI or cluster shows at once.
+PREFLIGHT := $(if $(wildcard $(BIN)/python),$(BIN)/python,python3) -m scripts.preflight $(STACK)
 
-.PHONY: venv test lint preflight preview up destroy lock render schema bench
+.DEFAULT_GOAL := help
+.PHONY: help venv test lint render plan-diff schema bench preflight preview up destroy jaeger-ui lock
+
+help: ## List the targets
+	@awk -F':.*## ' '/^[a-z-]+( [a-z-]+)*:.*## /{printf "  make %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  STACK=<name> picks the stack (default dev); ARGS=... goes to pulumi, e.g. ARGS=--yes"
 
 # uv, pinned in the lock, installs the lock in seconds.
 $(BIN)/.installed: requirements.txt
@@ -16,41 +29,48 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.txt
 	touch $@
 
-venv: $(BIN)/.installed
+venv: $(BIN)/.installed ## Install the locked dependencies into .venv
 
-lint: venv
+lint: venv ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint ## Everything CI runs: lint, type-check, the whole test suite (no cluster, no CLI)
 	$(BIN)/pytest
 
-# Plans of what each stack declares (plans/<stack>.yaml), rendered offline under the mock engine.
-# `make render` renders every stack; `make render STACK=prod` only prod.
-render: venv
-	$(BIN)/python -m mesh_tracing.tooling.plan --secrets plans/assumed-secrets.yaml \
-		$(if $(filter command line,$(origin STACK)),$(STACK),)
+render: venv ## Write plans/<stack>.yaml for every stack file, offline (STACK=... for one)
+	$(BIN)/python -m mesh_tracing.tooling.plan $(if $(filter command line,$(origin STACK)),$(STACK),)
 
-# The component provider's schema (what `pulumi package add provider/` reads), generated offline.
-schema: venv
+plan-diff: venv ## What the plans change against BASE (default origin/main), replacements first
+	$(BIN)/python -m mesh_tracing.tooling.plan_diff --base $(BASE)
+
+schema: venv ## Print the component provider's schema (what `pulumi package add provider/` reads)
 	$(BIN)/python -m mesh_tracing.tooling.schema
 
-bench: venv
+bench: venv ## Time `make render` next to the bare SDK imports
 	$(BIN)/python -m scripts.bench_render
 
-preflight: venv
-	$(BIN)/python scripts/preflight.py
+preflight: ## Check the CLI, the stack file, the passphrase and the cluster for STACK
+	@$(PREFLIGHT)
 
-# The policy pack (policy/) is MANDATORY for prod and ADVISORY elsewhere; it reads the environment here.
-export MESH_TRACING_ENVIRONMENT ?= $(STACK)
-
-# The stack is selected, or created from stacks/Pulumi.$(STACK).yaml, then previewed or deployed.
-preview up destroy: preflight
+# The stack is selected, or created from stacks/Pulumi.$(STACK).yaml, then previewed, deployed or destroyed.
+preview: ## pulumi preview --diff of STACK, with the policy pack
+up: ## pulumi up of STACK, with the policy pack
+destroy: ## pulumi destroy of STACK
+preview up destroy:
+	@$(PREFLIGHT)
+	@$(MAKE) --no-print-directory venv
 	@case "$$PULUMI_BACKEND_URL" in file://$(CURDIR)/.pulumi-state) mkdir -p .pulumi-state;; esac
 	pulumi stack select --create $(STACK)
 	pulumi $@ --stack $(STACK) $(if $(filter preview,$@),--diff,) $(if $(filter destroy,$@),,--policy-pack policy) $(ARGS)
 
-# Refreshes the full lock from requirements.in, keeping the pins it can.
-lock: venv
+jaeger-ui: ## Open STACK's Jaeger UI on localhost through its port-forward (Ctrl-C stops)
+	@$(PREFLIGHT)
+	@command -v kubectl >/dev/null || { echo "jaeger-ui: kubectl is not installed or not on PATH" >&2; exit 2; }
+	@forward="$$(pulumi stack output jaegerUiPortForward --stack $(STACK))" && \
+		echo "Jaeger UI of $(STACK): $$(pulumi stack output jaegerUi --stack $(STACK))  (Ctrl-C stops)" && \
+		exec $$forward
+
+lock: venv ## Refresh the full lock from requirements.in, keeping the pins it can
 	$(BIN)/uv pip compile --quiet requirements.in --python-version 3.11 --output-file requirements.txt

@@ -1,6 +1,7 @@
 """Constrained field types shared by the specs: what a Kubernetes name, a quantity or a pinned image is."""
 
 import ipaddress
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
@@ -11,7 +12,15 @@ DnsLabel = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[
 Quantity = Annotated[str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")]
 """A Kubernetes resource quantity such as `500m`, `2Gi` or `1`."""
 
-Percentage = Annotated[float, Field(ge=0, le=100)]
+
+def _hundredths(value: float) -> float:
+    if Decimal(repr(value)) % Decimal("0.01"):
+        raise ValueError("a multiple of 0.01 (Istio samples in steps of 0.01 %)")
+    return value
+
+
+Percentage = Annotated[float, Field(ge=0, le=100), AfterValidator(_hundredths)]
+"""A sampling percentage, 0-100 in steps of 0.01, as Istio's `randomSamplingPercentage` takes it."""
 
 ChartRepository = Annotated[str, StringConstraints(pattern=r"^(https?|oci)://\S+$")]
 """An HTTP(S) Helm repository or an `oci://` registry path."""

@@ -8,7 +8,7 @@ import pulumi
 from pydantic import Field
 
 from mesh_tracing import k8s as kube
-from mesh_tracing.fields import DnsLabel
+from mesh_tracing.fields import DnsLabel, Percentage
 from mesh_tracing.spec import MISSING, Problem, Spec, wired
 from mesh_tracing.tracing_backend import ExternalEndpoint, TracingBackend
 
@@ -53,15 +53,16 @@ class NamespaceSampling(Spec):
 
     namespace: DnsLabel
     """An existing namespace."""
-    sampling_percentage: float = Field(ge=0, le=100)
-    """Share of its requests traced, 0-100."""
+    sampling_percentage: Percentage
+    """Share of its requests traced, 0-100 in steps of 0.01."""
 
 
 class MeshTracingArgs(Spec):
     """The mesh's tracing: where spans go and how many requests are traced."""
 
-    sampling_percentage: float = Field(ge=0, le=100)
-    """Share of requests traced, 0-100; applied through the Telemetry API without pod restarts."""
+    sampling_percentage: Percentage
+    """Share of requests traced, 0-100 in steps of 0.01; applied through the Telemetry API without pod
+    restarts."""
     high_sampling_reason: str | None = Field(None, min_length=10)
     """Why the rate is high (prod policy: above 10 %), recorded on the Telemetry for the policy pack."""
     backend: TracingBackend = TracingBackend()

@@ -8,6 +8,8 @@ made of these same specs, so a stack user and a library user get the same checks
 """
 
 import json
+import math
+import re
 import types
 import typing
 from collections import abc
@@ -17,7 +19,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, Self, get_args, get_origin
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -36,6 +38,9 @@ class _Shown(str):
 
     __slots__ = ()
 
+
+NUMBERS_AS_TEXT = "numbers_as_text"
+"""Validation context key: read numbers given as text (see `Spec.check`)."""
 
 MISSING: Any = _Shown("(not set)")
 UNKNOWN_KEY: Any = _Shown("(unknown key)")
@@ -92,8 +97,9 @@ def show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-class SpecError(ValueError):
-    """Invalid args for a component: every problem, raised before anything is registered."""
+class SpecError(pulumi.RunError, ValueError):
+    """Invalid args for a component: every problem, raised before anything is registered. A `RunError`, so
+    `pulumi up` prints the problems alone, without a traceback."""
 
     def __init__(self, spec: str, problems: Sequence[Problem]) -> None:
         self.spec = spec
@@ -156,6 +162,21 @@ class Spec(BaseModel):
         cls.model_rebuild(force=True, _types_namespace={"Output": pulumi.Output, "T": Any})
         cls.__annotations__ = _schema_view(cls)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_from_text(cls, data: Any, info: ValidationInfo) -> Any:
+        """Stack config may hold a number as text: `pulumi config set --path a.b 0.5` stores "0.5" (only
+        integers and true/false become typed). With `numbers_as_text`, such text is read as the number."""
+        if not (info.context or {}).get(NUMBERS_AS_TEXT) or not isinstance(data, dict):
+            return data
+        converted = dict(data)
+        for name, field in cls.model_fields.items():
+            kind = unwrap(field.annotation)
+            for key in {name, field.alias or name}:
+                if kind in (int, float) and isinstance(converted.get(key), str):
+                    converted[key] = _number(converted[key], kind)
+        return converted
+
     @classmethod
     def parse(cls, args: "Self | Mapping[str, Any]") -> Self:
         """The spec from an instance or a plain map (as a provider for other languages passes it)."""
@@ -165,18 +186,25 @@ class Spec(BaseModel):
         return spec
 
     @classmethod
-    def check(cls, args: "Self | Mapping[str, Any] | str") -> tuple[Self | None, list[Problem]]:
+    def check(
+        cls, args: "Self | Mapping[str, Any] | str", *, numbers_as_text: bool = False
+    ) -> tuple[Self | None, list[Problem]]:
         """Like `parse`, returning the problems instead of raising them. `args` may also be a JSON document,
-        such as stack config, whose choices are plain strings. When some fields are invalid, the rules of
-        the nested specs that are valid still run, so that every problem shows at once."""
+        such as stack config, whose choices are plain strings; `numbers_as_text` reads "0.5" where a number
+        is expected, as `pulumi config set` may store it. When some fields are invalid, the rules of the
+        nested specs that are valid still run, so that every problem shows at once."""
         if isinstance(args, cls):
             return args, args.problems()
+        context = {NUMBERS_AS_TEXT: numbers_as_text}
         try:
-            spec = cls.model_validate_json(args) if isinstance(args, str) else cls.model_validate(args)
+            if isinstance(args, str):
+                spec = cls.model_validate_json(args, context=context)
+            else:
+                spec = cls.model_validate(args, context=context)
         except ValidationError as error:
             problems = problems_from(error, cls)
             broken = {p.path[0] for p in problems if p.path}
-            return None, problems + _rules_of_valid_parts(cls, args, broken)
+            return None, problems + _rules_of_valid_parts(cls, args, broken, numbers_as_text)
         return spec, spec.problems()
 
     def problems(self) -> list[Problem]:
@@ -210,7 +238,18 @@ class Spec(BaseModel):
                 yield Problem((name,), SET, f"unset: {by}")
 
 
-def _rules_of_valid_parts(cls: type[Spec], args: Any, broken: set[PathPart]) -> list[Problem]:
+def _number(text: str, kind: type) -> Any:
+    """`text` as an int or a finite float, or unchanged (so that validation refuses it)."""
+    pattern = r"[+-]?\d+" if kind is int else r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+    if not re.fullmatch(pattern, text.strip()):
+        return text
+    number = kind(text.strip())
+    return number if math.isfinite(number) else text
+
+
+def _rules_of_valid_parts(
+    cls: type[Spec], args: Any, broken: set[PathPart], numbers_as_text: bool
+) -> list[Problem]:
     document = json.loads(args) if isinstance(args, str) else args
     if not isinstance(document, Mapping):
         return []
@@ -220,7 +259,9 @@ def _rules_of_valid_parts(cls: type[Spec], args: Any, broken: set[PathPart]) -> 
         raw = document.get(name, document.get(to_camel(name)))
         if name in broken or raw is None or not _is_spec(part_type):
             continue
-        _, part_problems = part_type.check(json.dumps(raw) if isinstance(args, str) else raw)
+        _, part_problems = part_type.check(
+            json.dumps(raw) if isinstance(args, str) else raw, numbers_as_text=numbers_as_text
+        )
         problems += [p.under(name) for p in part_problems]
     return problems
 

@@ -5,10 +5,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
 
 from mesh_tracing.tooling.recorder import waits_for
-from tests.program import STACKS, plan_path
+from tests.program import STACKS, committed_plan
 
 Resource = dict[str, Any]
 
@@ -16,7 +15,7 @@ Resource = dict[str, Any]
 class Plan:
     def __init__(self, stack: str) -> None:
         self.stack = stack
-        self.resources: list[Resource] = yaml.safe_load(plan_path(stack).read_text())["resources"]
+        self.resources: list[Resource] = committed_plan(stack)["resources"]
         self.by_key = {self.key(r): r for r in self.resources}
 
     @staticmethod

@@ -4,6 +4,7 @@ the one import name `mesh_tracing`, and the Python example program run from ther
 import json
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,13 +62,24 @@ def test_the_repository_installs_as_mesh_tracing_and_nothing_else_top_level(
     for subpackage in ("settings", "tooling"):
         assert (Path(site_packages) / "mesh_tracing" / subpackage / "__init__.py").exists(), subpackage
     assert (Path(site_packages) / "mesh_tracing" / "py.typed").exists(), "type checkers see our types"
+    (license_file,) = Path(site_packages).glob("mesh_tracing-*.dist-info/licenses/LICENSE")
+    assert license_file.read_text() == (PROJECT_DIR / "LICENSE").read_text()
+
+
+def test_the_license_file_is_the_license_the_package_declares() -> None:
+    declared = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]["license"]
+    assert declared == "Apache-2.0"
+    text = (PROJECT_DIR / "LICENSE").read_text()
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in text
 
 
 def test_the_python_consumer_runs_under_the_mock_engine_from_its_fresh_venv(
     consumer_venv: Path, tmp_path: Path
 ) -> None:
-    secrets = tmp_path / "secrets.yaml"
-    secrets.write_text(yaml.safe_dump({"shop-prod": {"elasticsearchPassword": "from-the-test"}}))
+    # The stack file holds the password as `pulumi config set --secret` writes it: a `secure:` value.
+    stack_file = yaml.safe_load((CONSUMER / "Pulumi.shop-prod.yaml").read_text())
+    ciphertext = stack_file["config"]["platform-tracing:elasticsearchPassword"]["secure"]
     run(
         [
             str(consumer_venv),
@@ -75,8 +87,6 @@ def test_the_python_consumer_runs_under_the_mock_engine_from_its_fresh_venv(
             "mesh_tracing.tooling.plan",
             "--project",
             str(CONSUMER),
-            "--secrets",
-            str(secrets),
             "--out",
             str(tmp_path),
         ],
@@ -97,5 +107,5 @@ def test_the_python_consumer_runs_under_the_mock_engine_from_its_fresh_venv(
     assert resources["traces-storage-credentials"]["inputs"]["stringData"] == {
         "password": "[secret: redacted]"
     }
-    assert "from-the-test" not in (tmp_path / "shop-prod.yaml").read_text()
+    assert ciphertext not in (tmp_path / "shop-prod.yaml").read_text()
     assert plan["outputs"]["collector"] == "traces-collector.observability.svc.cluster.local:4317"

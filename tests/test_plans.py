@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from mesh_tracing.tooling.plan import REDACTED, REFRESH_COMMAND
-from tests.program import STACKS, plan_document, plan_path, render, run_program
+from tests.program import STACKS, committed_plan, plan_document, plan_path, render, run_program
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -20,7 +20,7 @@ def test_the_committed_plan_is_current(stack: str) -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_plan_holds_every_declared_resource_with_its_relations(stack: str) -> None:
     run = run_program(stack)
-    plan = yaml.safe_load(plan_path(stack).read_text())
+    plan = committed_plan(stack)
     assert len(plan["resources"]) == len(run.resources)
     keys = {f"{r['type']}::{r['name']}" for r in plan["resources"]}
     for resource in plan["resources"]:
@@ -45,14 +45,23 @@ def test_secrets_are_redacted_visibly() -> None:
 
 
 def test_options_that_matter_are_in_the_plan() -> None:
-    plan = yaml.safe_load(plan_path("staging").read_text())
+    plan = committed_plan("staging")
     by_name = {r["name"]: r for r in plan["resources"]}
     assert by_name["jaeger-badger"]["options"] == {"retainOnDelete": True}
     assert by_name["istio-base"]["options"] == {"transforms": ["retain_crds"]}
     assert by_name["ingress-service"]["options"] == {"read": True}
 
 
-def test_all_three_stacks_render_well_within_ten_seconds() -> None:
+def test_every_resource_starts_with_a_heading_that_names_it_for_diff_hunks() -> None:
+    text = plan_path("dev").read_text()
+    headings = [
+        line.removeprefix("# ") for line in text.splitlines() if line.startswith("# ") and "::" in line
+    ]
+    entries = yaml.safe_load(text)["resources"]
+    assert headings == [f"{r['type']}::{r['name']}" for r in entries]
+
+
+def test_every_stack_renders_well_within_ten_seconds() -> None:
     started = time.perf_counter()
     for stack in STACKS:
         render(stack)

@@ -12,13 +12,20 @@ from mesh_tracing import k8s as kube
 from mesh_tracing.settings import SettingsError
 from mesh_tracing.settings.environments import PROD_SAMPLING_RULE
 from policy.rules import POLICIES, Resource
-from tests.program import STACKS, plan_document, plan_path, run_program, run_program_expecting_error
+from tests.program import (
+    STACKS,
+    committed_plan,
+    plan_document,
+    plan_path,
+    run_program,
+    run_program_expecting_error,
+)
 
 Plan = list[dict[str, Any]]
 
 
 def plan(stack: str) -> Plan:
-    resources: Plan = yaml.safe_load(plan_path(stack).read_text())["resources"]
+    resources: Plan = committed_plan(stack)["resources"]
     return resources
 
 

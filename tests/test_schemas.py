@@ -4,14 +4,13 @@ import copy
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.program import STACKS, plan_path
+from tests.program import STACKS, committed_plan
 from tests.schema_validation import is_custom, is_kubernetes_object, schema_errors
 
 
 def declared_objects(stack: str) -> list[dict[str, Any]]:
-    plan = yaml.safe_load(plan_path(stack).read_text())
+    plan = committed_plan(stack)
     return [
         r
         for r in plan["resources"]

@@ -3,7 +3,7 @@
 from typing import Any
 
 from mesh_tracing.settings import SettingsError
-from mesh_tracing.tooling.recorder import Secret, revealed
+from mesh_tracing.tooling.recorder import REMOVE, Secret, revealed
 from tests.program import run_program, run_program_expecting_error
 
 
@@ -87,6 +87,7 @@ def test_a_stack_not_named_after_an_environment_must_say_which_it_is() -> None:
     error = refused("dev", stack_name="feature-x")
     assert error.paths == ["environment"]
     assert "[stack feature-x] environment: got (not set)" in str(error)
+    assert "pulumi config set environment <dev|staging|prod> --stack feature-x" in str(error)
 
 
 def test_the_stack_file_overrides_the_preset() -> None:
@@ -104,14 +105,14 @@ def test_prod_refuses_memory_storage_for_jaeger() -> None:
     assert "memory loses every trace on restart" in str(error)
 
 
-def test_prod_without_the_storage_password_secret_is_refused() -> None:
-    error = refused("prod", secrets={})
+def test_prod_without_the_storage_password_secret_is_refused_with_the_command_for_that_stack() -> None:
+    error = refused("prod", overrides={"jaegerStoragePassword": REMOVE})
     assert error.paths == ["jaegerStoragePassword"]
-    assert "pulumi config set --secret jaegerStoragePassword" in str(error)
+    assert "pulumi config set --secret jaegerStoragePassword <value> --stack prod" in str(error)
 
 
 def test_the_storage_password_in_plain_text_is_refused_without_echoing_it() -> None:
-    error = refused("prod", overrides={"jaegerStoragePassword": "pl41n-text"}, secrets={})
+    error = refused("prod", overrides={"jaegerStoragePassword": "pl41n-text"})
     assert "[stack prod] jaegerStoragePassword: got (plain text, value not shown)" in str(error)
     assert "pl41n-text" not in str(error)
 
@@ -131,3 +132,33 @@ def test_a_stack_may_choose_another_storage_kind_than_its_preset() -> None:
     run = run_program("dev", overrides={"jaeger.storage": {"kind": "badger", "badger": {"size": "2Gi"}}})
     assert run.output("jaegerStorage") == "badger"
     assert run.named("jaeger-badger").at("spec", "resources", "requests", "storage") == "2Gi"
+
+
+def test_a_fraction_set_from_the_cli_as_text_is_read_as_that_number() -> None:
+    # `pulumi config set --path tracing.samplingPercentage 0.5` stores the text "0.5".
+    run = run_program("dev", overrides={"tracing.samplingPercentage": "0.5"})
+    telemetry = run.named("tracing-mesh-default")
+    assert telemetry.at("spec", "tracing", 0, "randomSamplingPercentage") == 0.5
+
+
+def test_whole_numbers_set_as_text_are_read_as_integers() -> None:
+    run = run_program("staging", overrides={"istio.istiod.minReplicas": "2", "istio.istiod.maxReplicas": "4"})
+    values = run.named("istio-istiod").at("values")
+    assert (values["autoscaleMin"], values["autoscaleMax"]) == (2, 4)
+
+
+def test_text_that_is_not_a_number_is_still_refused_where_a_number_is_expected() -> None:
+    error = refused(
+        "dev",
+        overrides={"tracing.samplingPercentage": "half", "istio.istiod.minReplicas": "2.5"},
+    )
+    assert sorted(error.paths) == ["istio.istiod.minReplicas", "tracing.samplingPercentage"]
+    assert 'tracing.samplingPercentage: got "half"; allowed: a valid number' in str(error)
+
+
+def test_sampling_finer_than_istios_step_of_a_hundredth_is_refused() -> None:
+    error = refused("dev", overrides={"tracing.samplingPercentage": 0.125})
+    assert error.paths == ["tracing.samplingPercentage"]
+    assert "a multiple of 0.01" in str(error)
+    fine = run_program("dev", overrides={"tracing.samplingPercentage": 0.07}).named("tracing-mesh-default")
+    assert fine.at("spec", "tracing", 0, "randomSamplingPercentage") == 0.07

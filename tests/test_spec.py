@@ -3,6 +3,7 @@ the same checks for a library user and a stack user, and a schema view the SDK's
 
 import typing
 
+import pulumi
 import pytest
 
 from mesh_tracing import (
@@ -20,6 +21,8 @@ from mesh_tracing import (
     TracingBackendKind,
 )
 from mesh_tracing.jaeger_storage import CassandraStorage
+from mesh_tracing.settings import SettingsError
+from tests.program import run_program_expecting_error
 
 
 def problems_of(error: SpecError, camel: bool = False) -> list[str]:
@@ -130,3 +133,12 @@ def test_the_schema_view_is_optional_where_defaulted_and_free_of_constraints() -
     assert IngressGatewayArgs.__annotations__["exposure"] is ExposureMode
     token = typing.get_args(TracingBackend.__annotations__["token"])
     assert str in token and type(None) in token, "an optional Input of a string"
+
+
+def test_refused_input_is_a_run_error_which_pulumi_reports_by_its_message_alone() -> None:
+    # Pulumi's Python language host logs a RunError's message and no traceback; any other exception gets
+    # the whole traceback printed before the problem list.
+    with pytest.raises(pulumi.RunError):
+        MeshTracingArgs(sampling_percentage=101)
+    error, _ = run_program_expecting_error("dev", overrides={"tracing.samplingPercentage": 101})
+    assert isinstance(error, SettingsError) and isinstance(error, pulumi.RunError)

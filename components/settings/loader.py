@@ -36,8 +36,8 @@ CHOICES = (("jaeger", "storage"),)
 picking another storage kind does not inherit the preset kind's settings block."""
 
 
-def set_command(key: str) -> str:
-    return f"pulumi config set --secret {key} <value>"
+def set_command(key: str, stack: str) -> str:
+    return f"pulumi config set --secret {key} <value> --stack {stack}"
 
 
 class SettingsError(pulumi.RunError):
@@ -101,8 +101,8 @@ def parse_settings(stack: str, raw: RawConfig) -> StackSettings:
     sections = _sections(raw.values, problems)
     unparsable = {p.path[0] for p in problems if p.path}
     problems += _unknown_keys(raw.values)
-    secrets = _secrets(raw, problems)
-    problems += _secrets_in_sections(sections)
+    secrets = _secrets(stack, raw, problems)
+    problems += _secrets_in_sections(stack, sections)
 
     # With no usable environment, check the rest against the dev preset so every other problem shows too.
     env = environment or Environment.DEV
@@ -110,11 +110,13 @@ def parse_settings(stack: str, raw: RawConfig) -> StackSettings:
     for key in secrets:
         _put(document, SECRETS[key], PLACEHOLDER)
     document = {k: v for k, v in document.items() if k not in unparsable} | {"environment": env.value}
-    mesh, found = TracedMeshArgs.check(json.dumps(document))
+    mesh, found = TracedMeshArgs.check(json.dumps(document), numbers_as_text=True)
     offered = set(secrets) | {key for key in SECRETS if key in raw.values}
     # A section that is not a map is reported once, above; not again as missing.
     found = [
-        q for p in found if not (p.path and p.path[0] in unparsable) and (q := _stack_problem(p, offered))
+        q
+        for p in found
+        if not (p.path and p.path[0] in unparsable) and (q := _stack_problem(stack, p, offered))
     ]
     if mesh is not None and not unparsable:
         # An environment's rule says more than a part's rule about the same field.
@@ -147,7 +149,10 @@ def _environment(stack: str, value: str | None, problems: list[Problem]) -> Envi
         return Environment(stack)
     problems.append(
         Problem(
-            ("environment",), MISSING, f"one of {allowed}; required because the stack name is not one of them"
+            ("environment",),
+            MISSING,
+            f"one of {allowed}; required because the stack name is not one of them: "
+            f"pulumi config set environment <{'|'.join(e.value for e in Environment)}> --stack {stack}",
         )
     )
     return None
@@ -178,7 +183,7 @@ def _unknown_keys(values: Mapping[str, str]) -> list[Problem]:
     ]
 
 
-def _secrets(raw: RawConfig, problems: list[Problem]) -> dict[str, str]:
+def _secrets(stack: str, raw: RawConfig, problems: list[Problem]) -> dict[str, str]:
     secrets: dict[str, str] = {}
     for key in SECRETS:
         if key not in raw.values:
@@ -186,11 +191,11 @@ def _secrets(raw: RawConfig, problems: list[Problem]) -> dict[str, str]:
         if key in raw.secret_keys:
             secrets[key] = raw.values[key]
         else:
-            problems.append(Problem((Key(key),), PLAIN_TEXT, f"a secret: {set_command(key)}"))
+            problems.append(Problem((Key(key),), PLAIN_TEXT, f"a secret: {set_command(key, stack)}"))
     return secrets
 
 
-def _secrets_in_sections(sections: Mapping[str, Any]) -> list[Problem]:
+def _secrets_in_sections(stack: str, sections: Mapping[str, Any]) -> list[Problem]:
     """A secret written into the structured config would be stored in plain text in the stack file."""
     problems = []
     for key, path in SECRETS.items():
@@ -199,11 +204,11 @@ def _secrets_in_sections(sections: Mapping[str, Any]) -> list[Problem]:
             node = node.get(to_camel(str(part)), {}) if isinstance(node, Mapping) else {}
         field = str(path[-1])
         if isinstance(node, Mapping) and any(name in node for name in (field, to_camel(field))):
-            problems.append(Problem(path, PLAIN_TEXT, f"a secret, as its own key: {set_command(key)}"))
+            problems.append(Problem(path, PLAIN_TEXT, f"a secret, as its own key: {set_command(key, stack)}"))
     return problems
 
 
-def _stack_problem(problem: Problem, offered: set[str]) -> Problem | None:
+def _stack_problem(stack: str, problem: Problem, offered: set[str]) -> Problem | None:
     """A missing secret field is the missing secret key, with the command that sets it; a secret offered in
     plain text is already reported as such."""
     for key, path in SECRETS.items():
@@ -211,7 +216,7 @@ def _stack_problem(problem: Problem, offered: set[str]) -> Problem | None:
             if key in offered:
                 return None
             return Problem(
-                (Key(key),), MISSING, f"a secret, {problem.allowed}: {set_command(key)}", problem.refs
+                (Key(key),), MISSING, f"a secret, {problem.allowed}: {set_command(key, stack)}", problem.refs
             )
     return problem
 

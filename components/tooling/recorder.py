@@ -291,6 +291,73 @@ def record_expecting_error(
     return error, monitor.recorded
 
 
+class StackFileError(Exception):
+    """A stack or project file that cannot be read: missing, or not YAML. The message names the file."""
+
+
+@dataclass(frozen=True)
+class Secure:
+    """A `secure:` value of a stack file: what `pulumi config set --secret` writes. Offline it stays
+    encrypted: the program gets the ciphertext, marked secret, as an opaque value it never shows."""
+
+    ciphertext: str
+
+
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML has it: many times faster on stack files and plans."""
+
+
+def _read_yaml(path: Path, what: str) -> Any:
+    try:
+        return yaml.load(path.read_text(), Loader=SAFE_LOADER)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise StackFileError(f"{where}: {what} is not valid YAML: {error.problem or error}") from None
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path}: {what} is not valid YAML: {error}") from None
+
+
+def _secure(value: Any) -> Any:
+    """The stack file's value with each `{secure: ...}` as a `Secure`."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"} and isinstance(value["secure"], str):
+            return Secure(value["secure"])
+        return {k: _secure(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_secure(v) for v in value]
+    return value
+
+
+def _has_secure(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_secure(v) for v in value)
+    return isinstance(value, Secure)
+
+
+def _engine_value(value: Any) -> str:
+    """A config value as the engine hands it to a program: maps and lists as JSON, scalars as strings, and
+    a secure value as its (still encrypted) text."""
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, Secure):
+            return v.ciphertext
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [plain(x) for x in v]
+        return v
+
+    value = plain(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
 @dataclass(frozen=True)
 class Project:
     """A Pulumi Python project on disk: its `Pulumi.yaml`, stack files and `__main__.py`."""
@@ -306,7 +373,9 @@ class Project:
         return self.directory / str(self._definition().get("stackConfigDir", "."))
 
     def _definition(self) -> dict[str, Any]:
-        definition: dict[str, Any] = yaml.safe_load((self.directory / "Pulumi.yaml").read_text())
+        definition = _read_yaml(self.directory / "Pulumi.yaml", "the project file")
+        if not isinstance(definition, dict) or "name" not in definition:
+            raise StackFileError(f"{self.directory / 'Pulumi.yaml'}: a project file needs a `name`")
         return definition
 
     def stack_file(self, stack: str) -> Path:
@@ -319,19 +388,33 @@ class Project:
             for p in self.stacks_dir.glob("Pulumi.*.yaml")
         )
 
-    def stack_config(self, stack: str) -> dict[str, Any]:
-        """The `config:` map of `Pulumi.<stack>.yaml`, keyed without the project prefix."""
+    def require_stack_file(self, stack: str) -> Path:
+        """The stack file of `stack`; if there is none, an error that says how to create it."""
         path = self.stack_file(stack)
-        document = (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
-        prefix = f"{self.name}:"
-        return {k.removeprefix(prefix): v for k, v in (document.get("config") or {}).items()}
+        if not path.exists():
+            shown = path.relative_to(self.directory) if path.is_relative_to(self.directory) else path
+            raise StackFileError(
+                f"Stack '{stack}' has no stack file {shown}. Create it from another stack's, e.g. "
+                f"`cp {shown.with_name('Pulumi.dev.yaml')} {shown}`, and set its environment if its name "
+                f"is not one: `pulumi config set environment dev --stack {stack}`."
+            )
+        return path
 
-    def _engine_config(self, config: Mapping[str, Any]) -> dict[str, str]:
-        """Config as the engine hands it to a program: maps and lists as JSON, scalars as strings."""
-        return {
-            f"{self.name}:{k}": json.dumps(v) if isinstance(v, dict | list) else str(v)
-            for k, v in config.items()
-        }
+    def stack_config(self, stack: str) -> dict[str, Any]:
+        """The `config:` map of `Pulumi.<stack>.yaml`: the project's keys without the `<project>:` prefix,
+        other namespaces' keys whole, secure values as `Secure`."""
+        path = self.require_stack_file(stack)
+        document = _read_yaml(path, f"the stack file of '{stack}'") or {}
+        config = document.get("config") if isinstance(document, dict) else None
+        if not isinstance(config, dict | None):
+            raise StackFileError(f"{path}: `config:` must be a map of keys to values")
+        prefix = f"{self.name}:"
+        return {key.removeprefix(prefix): _secure(value) for key, value in (config or {}).items()}
+
+    def _engine_config(self, config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+        """Config and its secret keys as the engine hands them to a program (`<project>:` restored)."""
+        full = {(k if ":" in k else f"{self.name}:{k}"): v for k, v in config.items()}
+        return {k: _engine_value(v) for k, v in full.items()}, [k for k, v in full.items() if _has_secure(v)]
 
     def _run(
         self,
@@ -343,14 +426,15 @@ class Project:
         config = self.stack_config(stack) if stack else {}
         for path, value in (overrides or {}).items():
             _apply(config, path, value)
-        config.update(secrets or {})
+        config.update({key: Secure(value) for key, value in (secrets or {}).items()})
+        values, secret_keys = self._engine_config(config)
         main = self.directory / "__main__.py"
         return _execute(
             lambda: runpy.run_path(str(main), run_name="__main__"),
             project=self.name,
             stack=stack_name or stack or "dev",
-            config=self._engine_config(config),
-            secret_keys=[f"{self.name}:{k}" for k in secrets or {}],
+            config=values,
+            secret_keys=secret_keys,
         )
 
     def run(
@@ -362,7 +446,7 @@ class Project:
         stack_name: str | None = None,
     ) -> Run:
         """Runs `__main__.py` with the config of `Pulumi.<stack>.yaml`, dotted-path `overrides` and secret
-        config values (set as `pulumi config set --secret` would)."""
+        config values (as `pulumi config set --secret` sets them)."""
         monitor, outputs, error = self._run(stack, overrides, secrets, stack_name)
         if error is not None:
             raise error
