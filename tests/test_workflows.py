@@ -1,6 +1,7 @@
 """The GitHub workflows: valid against the workflow JSON schema (offline), and wired for the review flow."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -115,9 +116,13 @@ def test_merges_deploy_every_stack_dev_then_staging_then_prod_each_in_its_enviro
 
 
 def test_a_stack_of_environment_prod_gets_the_mandatory_policy_whatever_its_name(tmp_path: Path) -> None:
+    inherited = {
+        k: v for k, v in os.environ.items() if k != "MESH_TRACING_ENVIRONMENT"
+    }  # `make test` sets it
     result = subprocess.run(
         ["make", "-p", "-n", "help", "STACK=prod"],
         cwd=PROJECT_DIR,
+        env=inherited,
         capture_output=True,
         text=True,
         timeout=30,
