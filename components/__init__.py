@@ -12,6 +12,7 @@ from mesh_tracing.gateway_certificate import (
     GatewayCertificateArgs,
     TlsMode,
 )
+from mesh_tracing.grafana import Grafana, GrafanaArgs
 from mesh_tracing.helm import ChartSource
 from mesh_tracing.ingress_gateway import Cloud, ExposureMode, IngressGateway, IngressGatewayArgs, NodePorts
 from mesh_tracing.istio_control_plane import (
@@ -33,12 +34,15 @@ from mesh_tracing.jaeger_storage import (
 )
 from mesh_tracing.jaeger_ui import JaegerUi, JaegerUiAccess, JaegerUiArgs
 from mesh_tracing.k8s import ComputeQuantities, ResourceRequirements
+from mesh_tracing.kiali import Kiali, KialiArgs, KialiAuth, KialiOpenId
 from mesh_tracing.load_generator import LoadGenerator, LoadGeneratorArgs
 from mesh_tracing.mesh_security import MeshSecurity, MeshSecurityArgs, MtlsMode
 from mesh_tracing.mesh_tracing import CustomTag, MeshTracing, MeshTracingArgs, NamespaceSampling
+from mesh_tracing.prometheus import MetricsMode, PodPortTarget, Prometheus, PrometheusArgs, RemoteWriteArgs
 from mesh_tracing.spec import Problem, SpecError
 from mesh_tracing.traced_mesh import TracedMesh, TracedMeshArgs
 from mesh_tracing.tracing_backend import JaegerProtocol, OtlpTransport, TracingBackend, TracingBackendKind
+from mesh_tracing.ui_access import UiAccess, UiAccessArgs, UiRoute, UiRouteArgs
 
 __version__ = "0.2.0"
 
@@ -53,6 +57,10 @@ COMPONENTS = [
     JaegerUi,
     Bookinfo,
     LoadGenerator,
+    Prometheus,
+    Grafana,
+    Kiali,
+    UiRoute,
 ]
 """Every public component: what the provider for other languages hosts."""
 
@@ -71,6 +79,8 @@ __all__ = [
     "ExposureMode",
     "GatewayCertificate",
     "GatewayCertificateArgs",
+    "Grafana",
+    "GrafanaArgs",
     "IngressGateway",
     "IngressGatewayArgs",
     "IstioControlPlane",
@@ -84,6 +94,10 @@ __all__ = [
     "JaegerUi",
     "JaegerUiAccess",
     "JaegerUiArgs",
+    "Kiali",
+    "KialiArgs",
+    "KialiAuth",
+    "KialiOpenId",
     "LoadGenerator",
     "LoadGeneratorArgs",
     "MemoryStorage",
@@ -91,13 +105,18 @@ __all__ = [
     "MeshSecurityArgs",
     "MeshTracing",
     "MeshTracingArgs",
+    "MetricsMode",
     "MtlsMode",
     "NamespaceSampling",
     "NodePorts",
     "ObjectKeyRef",
     "OtlpTransport",
+    "PodPortTarget",
     "Problem",
+    "Prometheus",
+    "PrometheusArgs",
     "QueryScale",
+    "RemoteWriteArgs",
     "ResourceRequirements",
     "SearchStorage",
     "SpecError",
@@ -108,5 +127,9 @@ __all__ = [
     "TracedMeshArgs",
     "TracingBackend",
     "TracingBackendKind",
+    "UiAccess",
+    "UiAccessArgs",
+    "UiRoute",
+    "UiRouteArgs",
     "__version__",
 ]

@@ -126,6 +126,8 @@ class IngressGatewayArgs(Spec):
     revision: pulumi.Input[str] | None = wired(None, "TracedMesh, from the control plane")
     """The istiod revision (or revision tag) whose injector fills in the gateway's proxy; the default
     revision when unset."""
+    ui_hosts: list[str] = wired([], "TracedMesh, from the UIs it puts on the gateway")
+    """Hosts of other UIs (Grafana, Kiali, Prometheus) served here too, with TLS, behind their allowlists."""
 
     def _rules(self) -> list[Problem]:
         problems = kube.replica_range(self.min_replicas, self.max_replicas)
@@ -149,6 +151,8 @@ class IngressGatewayArgs(Spec):
         if self.node_ports is not None and self.exposure is not ExposureMode.NODEPORT:
             problems.append(Problem(("node_ports",), SET, "only with {0} nodeport", (("exposure",),)))
         problems += self._host_problems()
+        if self.ui_hosts and self.tls.mode is TlsMode.NONE:
+            problems.append(Problem(("tls", "mode"), "none", "a TLS mode while UIs are on the gateway"))
         if self.jaeger_ui.on_gateway:
             if self.jaeger_ui.host in self.hosts:
                 problems.append(
@@ -189,9 +193,13 @@ class IngressGatewayArgs(Spec):
 
     @property
     def served_hosts(self) -> list[str]:
-        """The app hosts, plus the Jaeger UI's when the UI is on this gateway."""
+        """The app hosts, plus the UIs' on this gateway (the Jaeger UI's, and those TracedMesh adds)."""
         ui = self.jaeger_ui
-        return [*self.hosts, *([ui.host] if ui.on_gateway and ui.host else [])]
+        return [*self.hosts, *([ui.host] if ui.on_gateway and ui.host else []), *self.ui_hosts]
+
+    @property
+    def serves_uis(self) -> bool:
+        return self.jaeger_ui.on_gateway or bool(self.ui_hosts)
 
 
 class IngressGateway(pulumi.ComponentResource):
@@ -339,7 +347,7 @@ class IngressGateway(pulumi.ComponentResource):
         if spec.exposure.load_balanced:
             if spec.load_balancer_source_ranges:
                 service["loadBalancerSourceRanges"] = list(spec.load_balancer_source_ranges)
-            if spec.jaeger_ui.on_gateway:
+            if spec.serves_uis:
                 # Client addresses must survive the load balancer for the UI's allowlist to mean anything.
                 service["externalTrafficPolicy"] = "Local"
         node_ports = (spec.node_ports or NodePorts()).by_port()

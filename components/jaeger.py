@@ -14,7 +14,7 @@ from pydantic import Field
 
 from mesh_tracing import jaeger_config as cfg
 from mesh_tracing import k8s as kube
-from mesh_tracing.fields import DnsLabel, PinnedImage
+from mesh_tracing.fields import DnsLabel, HttpUrl, PinnedImage
 from mesh_tracing.jaeger_config import Role
 from mesh_tracing.jaeger_storage import (
     PASSWORD_KEY,
@@ -22,7 +22,8 @@ from mesh_tracing.jaeger_storage import (
     PodStorage,
     StorageRefs,
 )
-from mesh_tracing.spec import MISSING, Problem, Spec, secret
+from mesh_tracing.prometheus import PodPortTarget
+from mesh_tracing.spec import MISSING, Problem, Spec, secret, wired
 
 TYPE = "mesh-tracing:index:Jaeger"
 DEFAULT_IMAGE = "docker.io/jaegertracing/jaeger:2.20.0"
@@ -83,6 +84,9 @@ class JaegerArgs(Spec):
     """The store's password (a secret), required when the store names a user."""
     cluster_domain: str = kube.CLUSTER_DOMAIN
     """The cluster's DNS domain, for the Services' FQDNs."""
+    metrics_url: HttpUrl | None = wired(None, "TracedMesh, from Prometheus")
+    """A Prometheus that scrapes the collector's span metrics (`span_metrics_target`): with it, the UI's
+    Monitor tab shows each service's request rate, errors and latency."""
 
     def _rules(self) -> list[Problem]:
         chosen = self.storage.chosen
@@ -119,6 +123,10 @@ class Jaeger(pulumi.ComponentResource):
     """FQDN of the query Service."""
     query_port: int
     """UI and HTTP API port of the query Service."""
+    query_grpc_port: int
+    """gRPC API port of the query Service (Kiali reads traces there)."""
+    span_metrics_target: PodPortTarget
+    """The pods and port where Prometheus scrapes the span metrics, when `metrics_url` is set."""
     storage_kind: str
     """`memory`, `badger`, `elasticsearch`, `opensearch` or `cassandra`."""
 
@@ -171,6 +179,10 @@ class Jaeger(pulumi.ComponentResource):
         self.query_service_name = query.metadata.name
         self.query_host = self._fqdn(query)
         self.query_port = cfg.QUERY_HTTP_PORT
+        self.query_grpc_port = cfg.QUERY_GRPC_PORT
+        self.span_metrics_target = PodPortTarget(
+            job="jaeger-spanmetrics", namespace=spec.namespace, port_name=cfg.SPAN_METRICS_PORTS[0][0]
+        )
         self.storage_kind = spec.storage.kind.value
         self.register_outputs(
             {
@@ -182,6 +194,7 @@ class Jaeger(pulumi.ComponentResource):
                 "query_service_name": self.query_service_name,
                 "query_host": self.query_host,
                 "query_port": self.query_port,
+                "query_grpc_port": self.query_grpc_port,
                 "storage_kind": self.storage_kind,
             }
         )
@@ -208,15 +221,13 @@ class Jaeger(pulumi.ComponentResource):
         spec = self._spec
         if not spec.create_namespace:
             return k8s.core.v1.Namespace.get(f"{self._name}-namespace", spec.namespace, opts=self._child())
-        return k8s.core.v1.Namespace(
+        # Jaeger stays out of the mesh: its spans would otherwise trace themselves.
+        return kube.unmeshed_namespace(
             f"{self._name}-namespace",
-            # Jaeger stays out of the mesh: its spans would otherwise trace themselves.
-            metadata={
-                "name": spec.namespace,
-                "labels": {**self._labels("namespace"), "istio-injection": "disabled"},
-            },
+            spec.namespace,
+            self._labels("namespace"),
             # Deleting a namespace deletes its claims, so the namespace of on-cluster trace data is kept too.
-            opts=self._child(retain_on_delete=self._backend.claim() is not None),
+            self._child(retain_on_delete=self._backend.claim() is not None),
         )
 
     def _create_credentials(self) -> pulumi.Output[str] | None:
@@ -267,7 +278,9 @@ class Jaeger(pulumi.ComponentResource):
         """A ConfigMap with the role's config and a hardened Deployment running it. Returns the pod labels."""
         resource_name = f"{self._name}-{role.value}"
         workload = self._workload(role)
-        document = cfg.render(role, self._spec.storage)
+        document = cfg.render(role, self._spec.storage, self._spec.metrics_url)
+        if self._spec.metrics_url and role is not Role.QUERY:
+            ports = ports + cfg.SPAN_METRICS_PORTS
         config_map = k8s.core.v1.ConfigMap(
             f"{resource_name}-config",
             metadata=self._metadata(f"{workload}-config", role.value),

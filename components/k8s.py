@@ -154,6 +154,15 @@ def gated(component: pulumi.Resource, opts: pulumi.ResourceOptions | None) -> pu
     return pulumi.ResourceOptions(parent=component, depends_on=opts.depends_on if opts else None)
 
 
+def unmeshed_namespace(
+    resource_name: str, name: str, labels: Mapping[str, str], opts: pulumi.ResourceOptions
+) -> k8s.core.v1.Namespace:
+    """A namespace Istio's injector leaves alone: for what observes the mesh without being part of it."""
+    return k8s.core.v1.Namespace(
+        resource_name, metadata={"name": name, "labels": {**labels, "istio-injection": "disabled"}}, opts=opts
+    )
+
+
 def config_checksum(document: Any) -> str:
     """A stable hash of a rendered config. Put on the pod template, it rolls pods when the config changes."""
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:16]

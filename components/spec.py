@@ -19,6 +19,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, Self, get_args, get_origin
 
 import pulumi
+from pulumi.provider.experimental.analyzer import Analyzer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic.alias_generators import to_camel
 
@@ -390,3 +391,26 @@ def _schema_view(cls: type[Spec]) -> dict[str, Any]:
             annotation = typing.Optional[annotation]  # noqa: UP045
         view[name] = annotation
     return view
+
+
+def _inherited_field_docs() -> None:
+    """The SDK's analyzer reads a property's docstring from the source of the class it analyzes, so a field a
+    spec inherits from a base spec (the access fields every UI shares) would lose its documentation in the
+    schema. Pydantic has that same docstring as the field's description: the analyzer falls back to it."""
+    own_source = Analyzer.get_docstring
+
+    def get_docstring(self: Analyzer, typ: type, name: str) -> str | None:
+        found = own_source(self, typ, name)
+        if (
+            found is None
+            and isinstance(typ, type)
+            and issubclass(typ, BaseModel)
+            and name in typ.model_fields
+        ):
+            return typ.model_fields[name].description
+        return found
+
+    Analyzer.get_docstring = get_docstring  # type: ignore[method-assign]
+
+
+_inherited_field_docs()

@@ -1,8 +1,10 @@
 """The whole traced mesh from one spec: control plane, Jaeger, mesh tracing and security, the ingress gateway
-with its certificate, the Jaeger UI, and Bookinfo with its load generator.
+with its certificate, the Jaeger UI, Bookinfo with its load generator, and the mesh's observability
+(Prometheus, Grafana, Kiali, Jaeger's Monitor tab).
 
 The wiring between the parts lives here: the tracing provider from Jaeger's outputs, the revision and the
-readiness of the control plane, the gateway's host and identity for Bookinfo, the load generator's route.
+readiness of the control plane, the gateway's host and identity for Bookinfo, the load generator's route,
+and the URLs the observability parts read each other at.
 """
 
 from typing import Any
@@ -12,15 +14,20 @@ from pydantic.alias_generators import to_camel
 
 from mesh_tracing import k8s as kube
 from mesh_tracing.bookinfo import PRODUCT_PAGE_PATH, Bookinfo, BookinfoArgs
+from mesh_tracing.gateway_certificate import TlsMode
+from mesh_tracing.grafana import Grafana, GrafanaArgs
 from mesh_tracing.ingress_gateway import IngressGateway, IngressGatewayArgs
 from mesh_tracing.istio_control_plane import IstioControlPlane, IstioControlPlaneArgs
 from mesh_tracing.jaeger import Jaeger, JaegerArgs
 from mesh_tracing.jaeger_ui import JaegerUi
+from mesh_tracing.kiali import WEB_ROOT, Kiali, KialiArgs
 from mesh_tracing.load_generator import LoadGenerator
 from mesh_tracing.mesh_security import MeshSecurity, MeshSecurityArgs
 from mesh_tracing.mesh_tracing import MeshTracing, MeshTracingArgs
-from mesh_tracing.spec import MISSING, Problem, Spec
+from mesh_tracing.prometheus import MetricsMode, Prometheus, PrometheusArgs
+from mesh_tracing.spec import MISSING, FieldPath, Problem, Spec
 from mesh_tracing.tracing_backend import TracingBackendKind
+from mesh_tracing.ui_access import UiAccessArgs, UiRoute, UiRouteArgs
 
 TYPE = "mesh-tracing:index:TracedMesh"
 LOAD_GENERATOR = "loadgen"
@@ -45,6 +52,12 @@ class TracedMeshArgs(Spec):
     """The in-cluster Jaeger and its store; none when spans go to an existing backend."""
     bookinfo: BookinfoArgs = BookinfoArgs()
     """Istio's Bookinfo sample and its load generator (off unless enabled)."""
+    prometheus: PrometheusArgs = PrometheusArgs(mode=MetricsMode.NONE)
+    """The mesh's metrics (none unless set): also the store of Jaeger's Monitor tab."""
+    grafana: GrafanaArgs = GrafanaArgs(enabled=False)
+    """Grafana with Istio's dashboards (off unless enabled); needs the metrics."""
+    kiali: KialiArgs = KialiArgs(enabled=False)
+    """Kiali, the mesh's graph with its traces (off unless enabled); needs the metrics."""
     environment: str | None = None
     """The environment's name (dev, staging, prod), put on every span as the `environment` tag."""
 
@@ -56,8 +69,48 @@ class TracedMeshArgs(Spec):
             return self.jaeger.enabled
         return self.tracing.backend.kind is TracingBackendKind.JAEGER
 
+    @property
+    def uis(self) -> dict[str, UiAccessArgs]:
+        """The observability UIs that run, by part."""
+        parts = {
+            "prometheus": (self.prometheus.mode is MetricsMode.INSTALL, self.prometheus.ui),
+            "grafana": (self.grafana.enabled, self.grafana.ui),
+            "kiali": (self.kiali.enabled, self.kiali.ui),
+        }
+        return {part: ui for part, (runs, ui) in parts.items() if runs}
+
+    def _observability_problems(self) -> list[Problem]:
+        problems = []
+        mode = (("prometheus", "mode"),)
+        for part in ("grafana", "kiali"):
+            if getattr(self, part).enabled and self.prometheus.mode is MetricsMode.NONE:
+                problems.append(
+                    Problem((part, "enabled"), True, "false while {0} is none (it reads the metrics)", mode)
+                )
+        taken: dict[str, FieldPath] = {host: ("gateway", "hosts") for host in self.gateway.hosts}
+        if self.gateway.jaeger_ui.on_gateway and self.gateway.jaeger_ui.host:
+            taken[self.gateway.jaeger_ui.host] = ("gateway", "jaeger_ui", "host")
+        for part, ui in self.uis.items():
+            if not ui.on_gateway or ui.host is None:
+                continue
+            if self.gateway.tls.mode is TlsMode.NONE:
+                problems.append(
+                    Problem(
+                        (part, "ui", "access"),
+                        "gateway",
+                        "none while {0} is none: a UI is served on the gateway only with TLS",
+                        (("gateway", "tls", "mode"),),
+                    )
+                )
+            if ui.host in taken:
+                problems.append(
+                    Problem((part, "ui", "host"), ui.host, "a host of its own, not {0}'s", (taken[ui.host],))
+                )
+            taken[ui.host] = (part, "ui", "host")
+        return problems
+
     def _rules(self) -> list[Problem]:
-        problems = self._backend_problems()
+        problems = self._backend_problems() + self._observability_problems()
         ui = self.gateway.jaeger_ui
         if ui.on_gateway and not self.runs_jaeger:
             problems.append(
@@ -153,6 +206,24 @@ class TracedMesh(pulumi.ComponentResource):
     """The `kubectl port-forward` command to the UI, when it is not on the gateway."""
     jaeger_search: pulumi.Output[str] | None
     """A link to the product page's traces in the Jaeger UI."""
+    prometheus_url: str | None
+    """The query URL of the mesh's metrics (in the cluster)."""
+    prometheus_ui: pulumi.Output[str] | None
+    """Prometheus's UI (through the gateway, or on localhost after the port-forward), when installed here."""
+    prometheus_port_forward: pulumi.Output[str] | None
+    """The `kubectl port-forward` command to Prometheus's UI, when it is not on the gateway."""
+    grafana_ui: pulumi.Output[str] | None
+    """Grafana's URL (through the gateway, or on localhost after the port-forward)."""
+    grafana_port_forward: pulumi.Output[str] | None
+    """The `kubectl port-forward` command to Grafana, when it is not on the gateway."""
+    grafana_admin_password: pulumi.Output[str] | None
+    """Grafana's `admin` password (secret: `pulumi stack output grafanaAdminPassword --show-secrets`)."""
+    kiali_ui: pulumi.Output[str] | None
+    """Kiali's URL (through the gateway, or on localhost after the port-forward)."""
+    kiali_port_forward: pulumi.Output[str] | None
+    """The `kubectl port-forward` command to Kiali, when it is not on the gateway."""
+    kiali_auth: str | None
+    """How Kiali identifies people (`token`: paste `kubectl create token <service account>`)."""
 
     def __init__(self, name: str, args: TracedMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         spec = TracedMeshArgs.parse(args)
@@ -162,9 +233,17 @@ class TracedMesh(pulumi.ComponentResource):
         def part(*depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(parent=self, aliases=FORMERLY_AT_ROOT, depends_on=list(depends_on))
 
-        # The tracing backend first: istiod's mesh config points at it.
+        def new_part(*depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
+            # Parts that came after TracedMesh: nothing older to adopt.
+            return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on))
+
+        # The tracing backend first: istiod's mesh config points at it. With metrics, Jaeger's Monitor tab
+        # reads them from the stack's Prometheus (a URL known from its spec: Jaeger does not wait for it).
+        metrics_url = spec.prometheus.query_url
         jaeger = (
-            Jaeger("jaeger", spec.jaeger, part()) if spec.jaeger is not None and spec.runs_jaeger else None
+            Jaeger("jaeger", spec.jaeger.model_copy(update={"metrics_url": metrics_url}), part())
+            if spec.jaeger is not None and spec.runs_jaeger
+            else None
         )
         backend = spec.tracing.backend
         self._control_plane = IstioControlPlane(
@@ -234,6 +313,8 @@ class TracedMesh(pulumi.ComponentResource):
         )
         self.jaeger_service_name = bookinfo.jaeger_service if bookinfo else None
         self._jaeger_outputs(spec, jaeger, gateway, bookinfo)
+        # Nothing in the mesh waits for these: they observe it from outside, after the fact.
+        self._observability(spec, plane, jaeger, gateway, new_part)
         self.register_outputs(self.outputs())
 
     @property
@@ -261,6 +342,7 @@ class TracedMesh(pulumi.ComponentResource):
                     "chart": spec.istio.charts,
                     "revision": plane.revision,
                     "tls": tls.model_copy(update={"cert_manager": installed_here}),
+                    "ui_hosts": [ui.host for ui in spec.uis.values() if ui.on_gateway and ui.host],
                 }
             ),
             part(*prerequisites),
@@ -342,6 +424,139 @@ class TracedMesh(pulumi.ComponentResource):
             self.jaeger_search = pulumi.Output.format(
                 "{0}/search?service={1}", self.jaeger_ui, bookinfo.jaeger_service
             )
+
+    def _ui(
+        self,
+        name: str,
+        ui: UiAccessArgs,
+        service: tuple[pulumi.Input[str], int],
+        local_port: int,
+        path: str,
+        forward: pulumi.Input[str],
+        gateway: IngressGateway,
+        opts: pulumi.ResourceOptions,
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str] | None]:
+        """A UI's URL, and its port-forward command when it is not on the gateway (where it gets a route)."""
+        if not (ui.on_gateway and ui.host):
+            return pulumi.Output.from_input(f"http://localhost:{local_port}{path}"), pulumi.Output.from_input(
+                forward
+            )
+        UiRoute(
+            f"{name}-ui",
+            UiRouteArgs(
+                **ui.model_dump(),
+                gateway=gateway.gateway,
+                gateway_namespace=gateway.namespace,
+                gateway_selector=gateway.selector_labels,
+                service_host=service[0],
+                service_port=service[1],
+            ),
+            opts,
+        )
+        return pulumi.Output.concat(gateway.url(ui.host), path), None
+
+    def _observability(
+        self,
+        spec: TracedMeshArgs,
+        plane: IstioControlPlane,
+        jaeger: Jaeger | None,
+        gateway: IngressGateway,
+        part: Any,
+    ) -> None:
+        """Prometheus scraping the proxies, istiod and Jaeger's span metrics; Grafana and Kiali reading it,
+        and linking to the traces."""
+        self.prometheus_url = spec.prometheus.query_url
+        self.prometheus_ui = self.prometheus_port_forward = None
+        self.grafana_ui = self.grafana_port_forward = self.grafana_admin_password = None
+        self.kiali_ui = self.kiali_port_forward = self.kiali_auth = None
+        if spec.prometheus.mode is MetricsMode.NONE:
+            return
+        after_istio = part(*plane.ready)  # routes on the gateway are validated by istiod's webhook
+        targets = [jaeger.span_metrics_target] if jaeger is not None else []
+        prometheus = Prometheus(
+            "prometheus",
+            spec.prometheus.model_copy(
+                update={"istio_namespace": spec.istio.namespace, "pod_targets": targets}
+            ),
+            part(),
+        )
+        if prometheus.service_name and prometheus.service_port:
+            self.prometheus_ui, self.prometheus_port_forward = self._ui(
+                "prometheus",
+                spec.prometheus.ui,
+                (spec.prometheus.service_host, prometheus.service_port),
+                9090,
+                "",
+                prometheus.port_forward or "",
+                gateway,
+                after_istio,
+            )
+        tracing_url = jaeger_ui = None
+        if jaeger is not None:
+            tracing_url = pulumi.Output.format("http://{0}:{1}", jaeger.query_host, jaeger.query_grpc_port)
+            jaeger_ui = self.jaeger_ui
+        grafana = None
+        if spec.grafana.enabled:
+            shared = (
+                spec.prometheus.mode is MetricsMode.INSTALL
+                and spec.grafana.namespace == spec.prometheus.namespace
+            )
+            ui = spec.grafana.ui
+            external = gateway.url(ui.host) if ui.on_gateway and ui.host else None
+            grafana = Grafana(
+                "grafana",
+                spec.grafana.model_copy(
+                    update={
+                        "prometheus_url": self.prometheus_url,
+                        "jaeger_url": pulumi.Output.format(
+                            "http://{0}:{1}", jaeger.query_host, jaeger.query_port
+                        )
+                        if jaeger
+                        else None,
+                        "jaeger_ui_url": jaeger_ui,
+                        "external_url": external,
+                        "shared_namespace": prometheus.namespace if shared else None,
+                    }
+                ),
+                part(),
+            )
+            self.grafana_ui, self.grafana_port_forward = self._ui(
+                "grafana",
+                ui,
+                (grafana.service_host, grafana.service_port),
+                3000,
+                "",
+                grafana.port_forward,
+                gateway,
+                after_istio,
+            )
+            self.grafana_admin_password = grafana.admin_password
+        if spec.kiali.enabled:
+            kiali = Kiali(
+                "kiali",
+                spec.kiali.model_copy(
+                    update={
+                        "namespace": plane.namespace,
+                        "prometheus_url": self.prometheus_url,
+                        "tracing_url": tracing_url,
+                        "tracing_ui_url": jaeger_ui,
+                        "grafana_url": grafana.url if grafana else None,
+                        "grafana_ui_url": self.grafana_ui,
+                    }
+                ),
+                part(),
+            )
+            self.kiali_ui, self.kiali_port_forward = self._ui(
+                "kiali",
+                spec.kiali.ui,
+                (kiali.service_host, kiali.service_port),
+                20001,
+                WEB_ROOT,
+                kiali.port_forward,
+                gateway,
+                after_istio,
+            )
+            self.kiali_auth = kiali.auth
 
     def outputs(self) -> dict[str, Any]:
         """The outputs that are set, by camelCase name: what a stack exports."""

@@ -5,6 +5,7 @@ A real preview shows the objects a Helm chart renders (the gateway's Service, is
 offline plans show the charts' values instead. Checks that concern chart-rendered objects accept either.
 """
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,12 @@ import yaml
 
 from mesh_tracing import k8s as kube
 from mesh_tracing.jaeger_config import QUERY_HTTP_PORT
-from mesh_tracing.settings.environments import MAX_PROD_SAMPLING, PROD_SAMPLING_RULE
+from mesh_tracing.settings.environments import (
+    ANONYMOUS_GRAFANA_RULE,
+    ANONYMOUS_KIALI_RULE,
+    MAX_PROD_SAMPLING,
+    PROD_SAMPLING_RULE,
+)
 
 PROD = "prod"
 DEV = "dev"
@@ -276,6 +282,37 @@ def strict_mtls_in_prod(resources: list[Resource], environment: str) -> list[str
     return [] if strict else ["no mesh-wide PeerAuthentication with mtls mode STRICT"]
 
 
+def _anonymous_grafana_ini(text: str) -> bool:
+    section = re.search(r"^\[auth\.anonymous\]$(.*?)(?=^\[|\Z)", text, re.MULTILINE | re.DOTALL)
+    return bool(section and re.search(r"^enabled\s*=\s*true\s*$", section.group(1), re.MULTILINE))
+
+
+def people_log_in_in_prod(resources: list[Resource], environment: str) -> list[str]:
+    """No anonymous Grafana or Kiali in prod: on the plans, the charts' values; in a real preview, the
+    config the charts render (Grafana's `grafana.ini`, Kiali's `config.yaml`)."""
+    if environment != PROD:
+        return []
+    problems = []
+    for grafana in _chart(resources, "grafana"):
+        if grafana.get("values", "grafana.ini", "auth.anonymous", "enabled"):
+            problems.append(
+                f"Grafana ({grafana.name}) admits anonymous users; allowed: {ANONYMOUS_GRAFANA_RULE}"
+            )
+    for kiali in _chart(resources, "kiali-server"):
+        if kiali.get("values", "auth", "strategy") == "anonymous":
+            problems.append(
+                f"Kiali ({kiali.name}) uses the anonymous strategy; allowed: {ANONYMOUS_KIALI_RULE}"
+            )
+    for config_map in _of_kind(resources, "ConfigMap"):
+        data = config_map.get("data", default={})
+        if _anonymous_grafana_ini(str(data.get("grafana.ini", ""))):
+            problems.append(f"ConfigMap {config_map.name}: Grafana admits anonymous users")
+        config = yaml.safe_load(str(data.get("config.yaml", ""))) or {}
+        if isinstance(config, dict) and (config.get("auth") or {}).get("strategy") == "anonymous":
+            problems.append(f"ConfigMap {config_map.name}: Kiali uses the anonymous strategy")
+    return problems
+
+
 @dataclass(frozen=True)
 class Policy:
     name: str
@@ -303,4 +340,5 @@ POLICIES = [
         disruption_budgets_in_prod,
     ),
     Policy("strict-mtls-in-prod", "Prod requires mutual TLS mesh-wide.", strict_mtls_in_prod),
+    Policy("people-log-in-in-prod", "Grafana and Kiali know who is looking in prod.", people_log_in_in_prod),
 ]

@@ -140,3 +140,67 @@ RECEIVERS: dict[str, Any] = {
 }
 DEPRECATED = {"receivers.zipkin.endpoint"}
 """Keys Jaeger v2.20 still accepts but its components have replaced."""
+
+
+# The Monitor tab (SPM): jaegertracing/jaeger @ v2.20.0 `internal/config/promcfg/config.go`,
+# `internal/storage/metricstore/prometheus/options.go`; opentelemetry-collector-contrib
+# `connector/spanmetricsconnector/config.go`, `exporter/prometheusexporter/config.go`.
+METRIC_BACKENDS: dict[str, Any] = {
+    "prometheus": {
+        **{
+            k: ANY
+            for k in (
+                "endpoint",
+                "connect_timeout",
+                "token_file_path",
+                "token_override_from_context",
+                "metric_namespace",
+                "latency_unit",
+                "normalize_calls",
+                "normalize_duration",
+                "extra_query_parameters",
+            )
+        },
+        "tls": TLS_CLIENT,
+        "auth": ANY,
+    }
+}
+CONNECTORS: dict[str, Any] = {
+    "spanmetrics": {
+        k: ANY
+        for k in (
+            "dimensions",
+            "calls_dimensions",
+            "exclude_dimensions",
+            "histogram",
+            "namespace",
+            "metrics_flush_interval",
+            "metrics_expiration",
+            "aggregation_temporality",
+            "exemplars",
+            "events",
+            "resource_metrics_key_attributes",
+            "dimensions_cache_size",
+            "include_instrumentation_scope",
+        )
+    },
+    "forward": ANY,
+}
+EXPORTERS: dict[str, Any] = {
+    "jaeger_storage_exporter": {"trace_storage": ANY},
+    "prometheus": {
+        k: ANY
+        for k in (
+            "endpoint",
+            "namespace",
+            "const_labels",
+            "send_timestamps",
+            "metric_expiration",
+            "resource_to_telemetry_conversion",
+            "enable_open_metrics",
+            "add_metric_suffixes",
+            "tls",
+        )
+    },
+    "nop": ANY,
+}

@@ -82,3 +82,11 @@ def committed_plan(stack: str) -> dict[str, Any]:
     """`plans/<stack>.yaml` as committed, parsed afresh (callers may change it)."""
     plan: dict[str, Any] = yaml.load(plan_path(stack).read_text(), Loader=SAFE_LOADER)
     return plan
+
+
+UIS_OFF_THE_GATEWAY = {
+    "gateway.jaegerUi.access": "none",
+    "grafana.ui.access": "none",
+    "kiali.ui.access": "none",
+}
+"""Overrides that take dev's UIs off the gateway (port-forward instead): a gateway without TLS serves none."""

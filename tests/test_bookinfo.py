@@ -8,7 +8,7 @@ import pytest
 
 from mesh_tracing import Bookinfo, BookinfoArgs, LoadGenerator, LoadGeneratorArgs, SpecError
 from mesh_tracing.tooling.recorder import LIVE_CLUSTER_IP, Res, Run, record, record_expecting_error
-from tests.program import run_program
+from tests.program import UIS_OFF_THE_GATEWAY, run_program
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 POLICY = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
@@ -170,7 +170,7 @@ def test_the_load_generator_goes_through_the_gateway_to_a_host_it_serves(
 def test_without_a_gateway_host_the_load_generator_calls_the_product_page_in_the_mesh() -> None:
     run = run_program(
         "dev",
-        overrides={"gateway.hosts": ["*"], "gateway.tls.mode": "none", "gateway.jaegerUi.access": "none"},
+        overrides={"gateway.hosts": ["*"], "gateway.tls.mode": "none", **UIS_OFF_THE_GATEWAY},
     )
     pod = loadgen(run)
     url = pod["spec"]["containers"][0]["command"][-1]

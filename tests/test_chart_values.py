@@ -1,10 +1,10 @@
-"""Every value the Istio charts get is one their templates read (see tests/istio_charts.py)."""
+"""Every value the charts get is one their templates read (see tests/chart_reads.py)."""
 
 import pytest
 
 from mesh_tracing import IstioControlPlane, IstioControlPlaneArgs
 from mesh_tracing.tooling.recorder import Run, record
-from tests.istio_charts import unread
+from tests.chart_reads import unread
 from tests.program import STACKS, run_program
 
 CHART = "kubernetes:helm.sh/v4:Chart"
@@ -17,7 +17,7 @@ def chart_values(run: Run) -> dict[str, dict[str, object]]:
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_chart_value_of_every_stack_is_read_by_the_chart(stack: str) -> None:
     charts = chart_values(run_program(stack))
-    assert set(charts) == {"base", "istiod", "gateway"}
+    assert set(charts) == {"base", "istiod", "gateway", "prometheus", "grafana", "kiali-server"}
     assert {chart: unread(chart, values) for chart, values in charts.items()} == {c: [] for c in charts}
 
 
@@ -36,3 +36,16 @@ def test_a_key_no_template_reads_is_caught() -> None:
         "global.hub"
     ]
     assert unread("cni", {"global": {"istioNamespace": "istio-system"}}) == ["global.istioNamespace"]
+
+
+def test_a_key_the_observability_charts_do_not_read_is_caught() -> None:
+    assert unread("prometheus", {"server": {"retentionTime": "15d", "retention": "15d"}}) == [
+        "server.retentionTime"
+    ]
+    # Kiali 2.29 ignores its Istio namespace setting (deprecated after v2.11): it finds istiod itself.
+    assert unread("kiali-server", {"istio_namespace": "istio-system", "auth": {"strategy": "token"}}) == [
+        "istio_namespace"
+    ]
+    assert unread("grafana", {"adminPasswordKey": "x", "admin": {"existingSecret": "s"}}) == [
+        "adminPasswordKey"
+    ]

@@ -47,6 +47,17 @@ class Plan:
             metadata = service["inputs"]["metadata"]
             yield metadata["name"], metadata["namespace"], service
 
+    def chart_services(self) -> Iterator[tuple[str, str]]:
+        """Services the observability charts render, as (name, namespace): the prometheus chart's server is
+        `server.fullnameOverride`; grafana's and kiali-server's are named after a release that contains
+        the chart's name (their `fullname` helpers)."""
+        for chart in self.of_kind("Chart"):
+            inputs = chart["inputs"]
+            if inputs["chart"] == "prometheus":
+                yield inputs["values"]["server"]["fullnameOverride"], inputs["namespace"]
+            elif inputs["chart"] in ("grafana", "kiali-server"):
+                yield inputs["name"], inputs["namespace"]
+
 
 @pytest.fixture(params=STACKS)
 def plan(request: pytest.FixtureRequest) -> Plan:
@@ -105,6 +116,7 @@ def test_every_virtual_service_binds_existing_gateways_and_routes_to_declared_se
         for g in plan.of_kind("Gateway")
     }
     services = {f"{name}.{namespace}.svc.cluster.local" for name, namespace, _ in plan.services()}
+    services |= {f"{name}.{namespace}.svc.cluster.local" for name, namespace in plan.chart_services()}
     for route in plan.of_kind("VirtualService"):
         spec, namespace = route["inputs"]["spec"], route["inputs"]["metadata"]["namespace"]
         assert set(spec.get("gateways", [])) <= gateways, route["name"]

@@ -16,7 +16,7 @@ from mesh_tracing import (
     TlsMode,
 )
 from mesh_tracing.tooling.recorder import Res, Run, record, record_expecting_error
-from tests.program import run_program
+from tests.program import UIS_OFF_THE_GATEWAY, run_program
 
 CHART = "ingress-chart"
 GATEWAY = "ingress-gateway"
@@ -172,7 +172,7 @@ def test_with_acme_challenges_are_answered_before_the_redirect(rendered: Callabl
 def test_without_tls_the_gateway_serves_plain_http_and_nothing_redirects() -> None:
     run = run_program(
         "dev",
-        overrides={"gateway.tls.mode": "none", "gateway.jaegerUi.access": "none", "gateway.hosts": ["*"]},
+        overrides={"gateway.tls.mode": "none", "gateway.hosts": ["*"], **UIS_OFF_THE_GATEWAY},
     )
     (server,) = run.named(GATEWAY).at("spec", "servers")
     assert server == {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}

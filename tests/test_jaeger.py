@@ -23,7 +23,16 @@ from mesh_tracing import (
     StorageTls,
 )
 from mesh_tracing.tooling.recorder import Res, Run, Secret, record, record_expecting_error
-from tests.jaeger_schema import BACKENDS, DEPRECATED, EXTENSIONS, RECEIVERS, unknown_keys
+from tests.jaeger_schema import (
+    BACKENDS,
+    CONNECTORS,
+    DEPRECATED,
+    EXPORTERS,
+    EXTENSIONS,
+    METRIC_BACKENDS,
+    RECEIVERS,
+    unknown_keys,
+)
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
@@ -94,18 +103,31 @@ def pod_spec(res: Res) -> dict[str, Any]:
 
 
 def assert_consistent(document: dict[str, Any]) -> None:
-    """What the collector checks at startup: every referenced component is defined, storage names match."""
+    """What the collector checks at startup: every referenced component is defined, every connector both
+    ends a pipeline and starts one, storage names match, and every key is one Jaeger v2.20 knows."""
     service = document["service"]
     assert set(service["extensions"]) == set(document["extensions"])
-    pipeline = service["pipelines"]["traces"]
-    assert set(pipeline["receivers"]) == set(document["receivers"])
-    assert set(pipeline["exporters"]) == set(document["exporters"])
-    assert set(pipeline["processors"]) <= set(document["processors"])
-    backends = document["extensions"]["jaeger_storage"]["backends"]
+    connectors = document.get("connectors", {})
+    for name, pipeline in service["pipelines"].items():
+        assert set(pipeline["receivers"]) <= set(document["receivers"]) | set(connectors), name
+        assert set(pipeline["exporters"]) <= set(document["exporters"]) | set(connectors), name
+        assert set(pipeline.get("processors", [])) <= set(document["processors"]), name
+    used = [p for p in service["pipelines"].values()]
+    for connector in connectors:
+        assert any(connector in p["exporters"] for p in used) and any(
+            connector in p["receivers"] for p in used
+        )
+    assert {r for p in used for r in p["receivers"]} - set(connectors) == set(document["receivers"])
+    assert {e for p in used for e in p["exporters"]} - set(connectors) == set(document["exporters"])
+    storage = document["extensions"]["jaeger_storage"]
+    backends = storage["backends"]
     for name, backend in backends.items():
         assert len(backend) == 1, f"backend {name} must have exactly one type"
         (kind,) = backend
         assert unknown_keys(backend[kind], BACKENDS[kind]) == [], f"unknown {kind} keys"
+    for name, backend in storage.get("metric_backends", {}).items():
+        (kind,) = backend
+        assert unknown_keys(backend[kind], METRIC_BACKENDS[kind]) == [], f"unknown metric backend {name} keys"
     for name, extension in document["extensions"].items():
         assert unknown_keys(extension, EXTENSIONS.get(name)) == [], f"unknown {name} keys"
     for name, receiver in document["receivers"].items():
@@ -113,10 +135,16 @@ def assert_consistent(document: dict[str, Any]) -> None:
         assert not {f"receivers.{name}.{key}" for key in receiver or {}} & DEPRECATED, (
             f"deprecated {name} keys"
         )
+    for name, connector in connectors.items():
+        assert unknown_keys(connector, CONNECTORS[name]) == [], f"unknown {name} keys"
+    for name, exporter in document["exporters"].items():
+        assert unknown_keys(exporter, EXPORTERS[name]) == [], f"unknown {name} keys"
     if "jaeger_storage_exporter" in document["exporters"]:
         assert document["exporters"]["jaeger_storage_exporter"]["trace_storage"] in backends
     if "jaeger_query" in document["extensions"]:
-        assert document["extensions"]["jaeger_query"]["storage"]["traces"] in backends
+        query_storage = document["extensions"]["jaeger_query"]["storage"]
+        assert query_storage["traces"] in backends
+        assert query_storage.get("metrics") in (None, *storage.get("metric_backends", {}))
 
 
 @pytest.mark.parametrize("kind", STORAGES)
@@ -429,3 +457,38 @@ def test_two_ca_sources_are_refused() -> None:
     assert [p.describe() for p in refused.value.problems] == [
         "ca_secret: got (set); allowed: at most one CA source: ca_pem is set"
     ]
+
+
+METRICS_URL = "http://prometheus.monitoring.svc.cluster.local:80"
+
+
+@pytest.mark.parametrize("kind", ["memory", "elasticsearch"])
+def test_with_a_prometheus_the_monitor_tab_reads_span_metrics_the_collector_exports(kind: str) -> None:
+    run = build_jaeger(STORAGES[kind], metrics_url=METRICS_URL)
+    documents = configs(run).values()
+    for document in documents:
+        assert_consistent(document)
+    receiving = [d for d in documents if "otlp" in d["receivers"]]
+    querying = [d for d in documents if "jaeger_query" in d["extensions"]]
+    assert receiving and querying
+    for document in receiving:
+        pipelines = document["service"]["pipelines"]
+        assert "spanmetrics" in pipelines["traces"]["exporters"]
+        assert pipelines["metrics/spanmetrics"] == {"receivers": ["spanmetrics"], "exporters": ["prometheus"]}
+        assert document["exporters"]["prometheus"] == {"endpoint": "0.0.0.0:8889"}
+    for document in querying:
+        storage = document["extensions"]["jaeger_storage"]
+        assert storage["metric_backends"]["metrics"]["prometheus"]["endpoint"] == METRICS_URL
+        assert document["extensions"]["jaeger_query"]["storage"]["metrics"] == "metrics"
+    # Prometheus finds the exporter by the container port its target names.
+    target_port = "http-spm"
+    collectors = [d for d in run.of_type("kubernetes:apps/v1:Deployment") if "query" not in d.name]
+    for deployment in collectors:
+        (container,) = pod_spec(deployment)["containers"]
+        assert {"name": target_port, "containerPort": 8889, "protocol": "TCP"} in container["ports"]
+
+
+def test_without_a_prometheus_there_is_no_monitor_tab() -> None:
+    for document in configs(build_jaeger(STORAGES["memory"])).values():
+        assert "connectors" not in document and "prometheus" not in document["exporters"]
+        assert "metric_backends" not in document["extensions"]["jaeger_storage"]

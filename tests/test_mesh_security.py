@@ -9,7 +9,7 @@ import pytest
 from mesh_tracing import MeshSecurity, MeshSecurityArgs, MtlsMode, SpecError
 from mesh_tracing.settings import SettingsError
 from mesh_tracing.tooling.recorder import Run, record, record_expecting_error
-from tests.program import run_program, run_program_expecting_error
+from tests.program import UIS_OFF_THE_GATEWAY, run_program, run_program_expecting_error
 
 POLICY = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
 
@@ -86,7 +86,7 @@ def test_a_load_generator_inside_the_mesh_is_allowed_by_its_own_identity() -> No
             "bookinfo.defaultDeny": True,
             "gateway.hosts": ["*"],
             "gateway.tls.mode": "none",
-            "gateway.jaegerUi.access": "none",
+            **UIS_OFF_THE_GATEWAY,
         },
     )
     (rule,) = policies(run)["allow-productpage"]["rules"]

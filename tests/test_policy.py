@@ -189,9 +189,40 @@ def test_permissive_mtls_in_prod_fails() -> None:
     assert violations(resources, "dev", "strict-mtls-in-prod") == []
 
 
+def test_anonymous_grafana_or_kiali_in_prod_fails_on_the_plan_and_on_what_the_charts_render() -> None:
+    def anonymous(resources: Plan) -> None:
+        values = named(resources, "grafana-chart")["inputs"]["values"]
+        values["grafana.ini"]["auth.anonymous"] = {"enabled": True}
+        named(resources, "kiali-chart")["inputs"]["values"]["auth"]["strategy"] = "anonymous"
+
+    found = violations(mutated("prod", anonymous), "prod", "people-log-in-in-prod")
+    assert len(found) == 2 and "Grafana" in found[0] and "Kiali" in found[1]
+    assert violations(plan("dev"), "dev", "people-log-in-in-prod") == []  # dev is anonymous, on purpose
+
+    def rendered(grafana_ini: str) -> Plan:
+        """The ConfigMaps the two charts render, as a real preview shows them."""
+        return [
+            {
+                "type": "kubernetes:core/v1:ConfigMap",
+                "name": "grafana",
+                "inputs": {"data": {"grafana.ini": grafana_ini}},
+            },
+            {
+                "type": "kubernetes:core/v1:ConfigMap",
+                "name": "kiali",
+                "inputs": {"data": {"config.yaml": "auth:\n  strategy: anonymous\n"}},
+            },
+        ]
+
+    open_grafana = "[analytics]\nenabled = false\n[auth.anonymous]\nenabled = true\n"
+    closed_grafana = "[auth.anonymous]\nenabled = false\n[analytics]\nenabled = true\n"
+    assert len(violations([*plan("prod"), *rendered(open_grafana)], "prod", "people-log-in-in-prod")) == 2
+    assert len(violations([*plan("prod"), *rendered(closed_grafana)], "prod", "people-log-in-in-prod")) == 1
+
+
 def test_the_pack_enforces_every_rule_by_a_unique_name() -> None:
     names = [p.name for p in POLICIES]
-    assert len(names) == len(set(names)) == 7
+    assert len(names) == len(set(names)) == 8
     main = (plan_path("dev").parents[1] / "policy" / "__main__.py").read_text()
     assert "for p in POLICIES" in main and "EnforcementLevel.MANDATORY if ENVIRONMENT == PROD" in main
 

@@ -66,17 +66,22 @@ ALWAYS = {
     "jaegerOtlpHttpEndpoint",
     "jaegerZipkinEndpoint",
     "jaegerUi",
+    "prometheusUrl",
+    "prometheusUi",
+    "prometheusPortForward",
+    "grafanaUi",
+    "grafanaAdminPassword",
+    "kialiUi",
+    "kialiAuth",
 }
 WITH_BOOKINFO = {"bookinfoNamespace", "productPageUrl", "jaegerServiceName", "jaegerSearch"}
+PORT_FORWARDED = {"jaegerUiPortForward", "grafanaPortForward", "kialiPortForward"}
+"""Outside dev, the UIs stay off the gateway: each has its port-forward command."""
 
 
 @pytest.mark.parametrize(
     ("stack", "extra"),
-    [
-        ("dev", WITH_BOOKINFO),
-        ("staging", {*WITH_BOOKINFO, "jaegerUiPortForward"}),
-        ("prod", {"jaegerUiPortForward"}),
-    ],
+    [("dev", WITH_BOOKINFO), ("staging", {*WITH_BOOKINFO, *PORT_FORWARDED}), ("prod", PORT_FORWARDED)],
 )
 def test_every_stack_exports_what_it_runs_all_resolved(
     stack: str, extra: set[str], rendered: Callable[[str], Run]

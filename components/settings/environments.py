@@ -10,7 +10,9 @@ from typing import Any
 
 from mesh_tracing import k8s as kube
 from mesh_tracing.jaeger_storage import StorageKind
+from mesh_tracing.kiali import KialiAuth
 from mesh_tracing.mesh_security import MtlsMode
+from mesh_tracing.prometheus import MetricsMode
 from mesh_tracing.spec import Problem
 from mesh_tracing.traced_mesh import TracedMeshArgs
 
@@ -36,6 +38,8 @@ def _resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict
 
 
 _SMALL = _resources("100m", "256Mi", "500m", "1Gi")
+# UIs on the dev gateway: localtest.me resolves to 127.0.0.1, which the allowlist admits (port-forward).
+_LOCAL_UI = {"access": "gateway", "allowedSourceRanges": ["127.0.0.1/32"]}
 
 PRESETS: dict[Environment, dict[str, Any]] = {
     Environment.DEV: {
@@ -76,6 +80,15 @@ PRESETS: dict[Environment, dict[str, Any]] = {
             "collector": {"resources": _SMALL},
             "query": {"resources": _SMALL},
         },
+        # Everything on, small, a day of samples in an emptyDir; the UIs open without a login.
+        "prometheus": {
+            "mode": "install",
+            "retention": "1d",
+            "volumeSize": None,
+            "resources": _resources("100m", "256Mi", "500m", "1Gi"),
+        },
+        "grafana": {"enabled": True, "anonymous": True, "ui": {**_LOCAL_UI, "host": "grafana.localtest.me"}},
+        "kiali": {"enabled": True, "auth": "anonymous", "ui": {**_LOCAL_UI, "host": "kiali.localtest.me"}},
     },
     Environment.STAGING: {
         "bookinfo": {"enabled": True, "defaultDeny": True, "loadGenerator": {"enabled": False}},
@@ -100,6 +113,10 @@ PRESETS: dict[Environment, dict[str, Any]] = {
             "collector": {"resources": _SMALL},
             "query": {"resources": _SMALL},
         },
+        # Everything on, on persistent volumes; people log in to Grafana and Kiali.
+        "prometheus": {"mode": "install", "retention": "7d", "volumeSize": "20Gi"},
+        "grafana": {"enabled": True, "volumeSize": "5Gi"},
+        "kiali": {"enabled": True, "auth": "token"},
     },
     Environment.PROD: {
         # Sample apps stay out of prod unless a stack enables them explicitly.
@@ -131,6 +148,17 @@ PRESETS: dict[Environment, dict[str, Any]] = {
             },
             "query": {"replicas": 2, "resources": _SMALL},
         },
+        # Two Prometheus servers (each with its volume) and a budget; remote write when the stack names a
+        # long-term store. Grafana keeps its database on a volume; Kiali runs two replicas with a budget.
+        "prometheus": {
+            "mode": "install",
+            "retention": "15d",
+            "volumeSize": "50Gi",
+            "replicas": 2,
+            "resources": _resources("500m", "2Gi", "2", "4Gi"),
+        },
+        "grafana": {"enabled": True, "volumeSize": "10Gi"},
+        "kiali": {"enabled": True, "auth": "token", "replicas": 2},
     },
 }
 
@@ -182,9 +210,42 @@ def _any_host_only_in_dev(mesh: TracedMeshArgs) -> list[Problem]:
     ]
 
 
+ANONYMOUS_GRAFANA_RULE = "false outside dev: anyone who reaches Grafana would see the mesh's traffic"
+ANONYMOUS_KIALI_RULE = "token or openid outside dev: Kiali must know who is looking"
+"""Worded once for the settings and the policy pack."""
+
+
+def _people_log_in(mesh: TracedMeshArgs) -> list[Problem]:
+    problems = []
+    if mesh.grafana.enabled and mesh.grafana.anonymous:
+        problems.append(Problem(("grafana", "anonymous"), True, ANONYMOUS_GRAFANA_RULE))
+    if mesh.kiali.enabled and mesh.kiali.auth is KialiAuth.ANONYMOUS:
+        problems.append(Problem(("kiali", "auth"), KialiAuth.ANONYMOUS.value, ANONYMOUS_KIALI_RULE))
+    return problems
+
+
+def _prod_metrics_survive(mesh: TracedMeshArgs) -> list[Problem]:
+    metrics = mesh.prometheus
+    if metrics.mode is MetricsMode.INSTALL and metrics.volume_size is None:
+        return [
+            Problem(
+                ("prometheus", "volume_size"), None, "a volume size in prod: samples must survive a restart"
+            )
+        ]
+    return []
+
+
 RULES: dict[Environment, list[Callable[[TracedMeshArgs], list[Problem]]]] = {
     Environment.DEV: [],
-    Environment.STAGING: [_any_host_only_in_dev],
-    Environment.PROD: [_any_host_only_in_dev, _prod_ha, _prod_mtls, _prod_storage, _prod_sampling],
+    Environment.STAGING: [_any_host_only_in_dev, _people_log_in],
+    Environment.PROD: [
+        _any_host_only_in_dev,
+        _prod_ha,
+        _prod_mtls,
+        _prod_storage,
+        _prod_sampling,
+        _people_log_in,
+        _prod_metrics_survive,
+    ],
 }
 """What each environment adds to the parts' own checks."""

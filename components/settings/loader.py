@@ -6,6 +6,7 @@ declared, each naming the stack, the key path (camelCase, as in the stack file),
 allowed.
 """
 
+import copy
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,12 +21,15 @@ from mesh_tracing.settings.environments import PRESETS, RULES, Environment
 from mesh_tracing.spec import MISSING, PLAIN_TEXT, UNKNOWN_KEY, FieldPath, Key, Problem
 from mesh_tracing.traced_mesh import TracedMeshArgs
 
-SECTIONS = ("istio", "tracing", "jaeger", "gateway", "bookinfo")
+SECTIONS = ("istio", "tracing", "jaeger", "gateway", "bookinfo", "prometheus", "grafana", "kiali")
 """Structured (map) config keys: the parts of `TracedMeshArgs`."""
 SECRETS: dict[str, FieldPath] = {
     "istioChartRepositoryPassword": ("istio", "chart_repository_password"),
     "jaegerStoragePassword": ("jaeger", "storage_password"),
     "tracingBackendToken": ("tracing", "backend", "token"),
+    "grafanaAdminPassword": ("grafana", "admin_password"),
+    "prometheusRemoteWriteCredential": ("prometheus", "remote_write", "credential"),
+    "kialiOpenidClientSecret": ("kiali", "openid_client_secret"),
 }
 """Secret config keys, and the spec field each one fills. Each is a top-level key so that Pulumi encrypts it
 on its own and the program can check that it really was set with `pulumi config set --secret`."""
@@ -130,7 +134,8 @@ def parse_settings(stack: str, raw: RawConfig) -> StackSettings:
 
 
 def _apply_preset(preset: Mapping[str, Any], sections: Mapping[str, Any]) -> dict[str, Any]:
-    document = deep_merge(preset, sections)
+    # A copy: the document is filled in below (secrets' placeholders), and the preset serves every stack.
+    document = deep_merge(copy.deepcopy(preset), sections)
     for section, key in CHOICES:
         chosen = sections.get(section, {}).get(key)
         if isinstance(chosen, dict) and "kind" in chosen:
