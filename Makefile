@@ -16,7 +16,7 @@ endif
 PREFLIGHT := $(if $(wildcard $(BIN)/python),$(BIN)/python,python3) -m scripts.preflight $(STACK)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint render plan-diff schema bench preflight preview up destroy jaeger-ui lock
+.PHONY: help venv test lint render plan-diff schema bench preflight preview up destroy purge verify jaeger-ui lock
 
 help: ## List the targets
 	@awk -F':.*## ' '/^[a-z-]+( [a-z-]+)*:.*## /{printf "  make %-20s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -57,13 +57,24 @@ preflight: ## Check the CLI, the stack file, the passphrase and the cluster for 
 # The stack is selected, or created from stacks/Pulumi.$(STACK).yaml, then previewed, deployed or destroyed.
 preview: ## pulumi preview --diff of STACK, with the policy pack
 up: ## pulumi up of STACK, with the policy pack
-destroy: ## pulumi destroy of STACK
+destroy: ## pulumi destroy of STACK, then what it kept on purpose (CRDs, data volumes) and why
 preview up destroy:
 	@$(PREFLIGHT)
 	@$(MAKE) --no-print-directory venv
 	@case "$$PULUMI_BACKEND_URL" in file://$(CURDIR)/.pulumi-state) mkdir -p .pulumi-state;; esac
 	pulumi stack select --create $(STACK)
 	pulumi $@ --stack $(STACK) $(if $(filter preview,$@),--diff,) $(if $(filter destroy,$@),,--policy-pack policy) $(ARGS)
+	$(if $(filter destroy,$@),@$(BIN)/python -m mesh_tracing.tooling.teardown kept $(STACK),)
+
+purge: ## Delete for good what `make destroy` kept for STACK, after a typed confirmation
+	@$(PREFLIGHT) --cluster-only
+	@$(MAKE) --no-print-directory venv
+	$(BIN)/python -m mesh_tracing.tooling.teardown purge $(STACK)
+
+verify: ## Prove STACK's traces connect: one trace across the Bookinfo hops, tags, sampling
+	@$(PREFLIGHT)
+	@$(MAKE) --no-print-directory venv
+	$(BIN)/python -m mesh_tracing.tooling.verify $(STACK) $(ARGS)
 
 jaeger-ui: ## Open STACK's Jaeger UI on localhost through its port-forward (Ctrl-C stops)
 	@$(PREFLIGHT)

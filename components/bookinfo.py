@@ -16,6 +16,7 @@ from mesh_tracing.fields import DnsLabel, GatewayHost
 from mesh_tracing.istio_control_plane import REVISION_LABEL
 from mesh_tracing.load_generator import LoadGeneratorArgs
 from mesh_tracing.spec import Key, Problem, Spec, wired
+from mesh_tracing.trace_check import TraceCheckArgs
 
 TYPE = "mesh-tracing:index:Bookinfo"
 PORT = 9080
@@ -74,9 +75,15 @@ class BookinfoArgs(Spec):
     """Container resources of the reviews versions (Java)."""
     load_generator: LoadGeneratorArgs = LoadGeneratorArgs()
     """A steady load on the product page, so that traces appear right after `up` (TracedMesh runs it)."""
+    trace_check: TraceCheckArgs = TraceCheckArgs()
+    """A Job that checks, after each `up`, that the load generator's traces connect (TracedMesh runs it;
+    off by default)."""
     revision: pulumi.Input[str] | None = wired(None, "TracedMesh, from the control plane")
     """The istiod revision (or revision tag) whose injector adds the sidecars; the default revision when
     unset."""
+    sidecar_revision: str | None = wired(None, "TracedMesh, the revision its tag points at")
+    """The istiod revision behind `revision` (a tag), recorded on the pod template: when the tag moves, the
+    pods restart and get the new revision's sidecars."""
     gateway: pulumi.Input[str] = wired("istio-ingress/istio-ingressgateway", "TracedMesh, from the gateway")
     """`<namespace>/<name>` of the Istio Gateway the product page is exposed on."""
     product_page_clients: list[pulumi.Input[str]] = wired(
@@ -102,6 +109,15 @@ class BookinfoArgs(Spec):
                     ("reviews_weights",),
                     dict(self.reviews_weights),
                     f"weights summing to 100 (they sum to {total})",
+                )
+            )
+        if self.trace_check.enabled and not self.load_generator.enabled:
+            problems.append(
+                Problem(
+                    ("trace_check", "enabled"),
+                    True,
+                    "false while {0} is false (it checks that traffic; `make verify` sends its own)",
+                    (("load_generator", "enabled"),),
                 )
             )
         if self.load_generator.enabled and not self.enabled:
@@ -221,7 +237,10 @@ class Bookinfo(pulumi.ComponentResource):
             "replicas": spec.replicas,
             "selector": {"matchLabels": selector},
             "template": {
-                "metadata": {"labels": self.pod_labels[f"{app}-{version}"]},
+                "metadata": {
+                    "labels": self.pod_labels[f"{app}-{version}"],
+                    "annotations": kube.sidecar_revision(spec.sidecar_revision),
+                },
                 "spec": {
                     "serviceAccountName": account.metadata.name,
                     "securityContext": pod_security,

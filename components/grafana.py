@@ -11,7 +11,7 @@ from pulumi_kubernetes.helm.v4 import Chart
 from mesh_tracing import istio_dashboards as boards
 from mesh_tracing import k8s as kube
 from mesh_tracing.fields import DnsLabel, HttpUrl, Quantity
-from mesh_tracing.helm import ChartSource, deep_merge
+from mesh_tracing.helm import ChartSource, deep_merge, retain_claims
 from mesh_tracing.spec import Spec, secret, wired
 from mesh_tracing.ui_access import UiAccessArgs
 
@@ -118,7 +118,11 @@ class Grafana(pulumi.ComponentResource):
             self.namespace = pulumi.Output.from_input(spec.shared_namespace)
         else:
             namespace = kube.unmeshed_namespace(
-                f"{name}-namespace", spec.namespace, kube.labels(RELEASE, "namespace"), child
+                f"{name}-namespace",
+                spec.namespace,
+                kube.labels(RELEASE, "namespace"),
+                # Deleting a namespace deletes its claims: with a volume, it is kept with it.
+                pulumi.ResourceOptions(parent=self, retain_on_delete=spec.volume_size is not None),
             )
             self.namespace = namespace.metadata.name
 
@@ -151,7 +155,12 @@ class Grafana(pulumi.ComponentResource):
                 self._values(spec, admin.metadata.name, dashboards.metadata.name), spec.extra_values
             ),
             **spec.chart.chart_args("grafana"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[admin, dashboards]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # Grafana's database (users, edits) outlives a destroy; `make purge` removes it.
+                transforms=[retain_claims] if spec.volume_size else [],
+                depends_on=[admin, dashboards],
+            ),
         )
         self.service_host = self.namespace.apply(lambda ns: kube.service_fqdn(RELEASE, ns))
         self.service_port = SERVICE_PORT

@@ -65,3 +65,27 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
         else:
             merged[key] = value
     return merged
+
+
+CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+CLAIM_TYPE = "kubernetes:core/v1:PersistentVolumeClaim"
+
+
+def _retained(args: pulumi.ResourceTransformArgs, type_: str) -> pulumi.ResourceTransformResult | None:
+    if args.type_ != type_:
+        return None
+    return pulumi.ResourceTransformResult(
+        props=args.props,
+        opts=pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(retain_on_delete=True)),
+    )
+
+
+def retain_crds(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+    """Resource transform: keep a chart's CustomResourceDefinitions in the cluster when Pulumi deletes them
+    (deleting a CRD deletes every resource of its kind)."""
+    return _retained(args, CRD_TYPE)
+
+
+def retain_claims(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
+    """Resource transform: keep a chart's PersistentVolumeClaims (its data) when Pulumi deletes them."""
+    return _retained(args, CLAIM_TYPE)

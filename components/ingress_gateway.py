@@ -126,6 +126,9 @@ class IngressGatewayArgs(Spec):
     revision: pulumi.Input[str] | None = wired(None, "TracedMesh, from the control plane")
     """The istiod revision (or revision tag) whose injector fills in the gateway's proxy; the default
     revision when unset."""
+    sidecar_revision: str | None = wired(None, "TracedMesh, the revision its tag points at")
+    """The istiod revision behind `revision` (a tag), recorded on the pod template: when the tag moves, the
+    pods restart and get the new revision's sidecars."""
     ui_hosts: list[str] = wired([], "TracedMesh, from the UIs it puts on the gateway")
     """Hosts of other UIs (Grafana, Kiali, Prometheus) served here too, with TLS, behind their allowlists."""
 
@@ -337,6 +340,8 @@ class IngressGateway(pulumi.ComponentResource):
         }
         if spec.revision is not None:
             values["revision"] = spec.revision
+        if spec.sidecar_revision:
+            values["podAnnotations"] = kube.sidecar_revision(spec.sidecar_revision)
         return values
 
     def _service_values(self) -> dict[str, Any]:

@@ -1,24 +1,27 @@
-"""The Istio control plane: the `base` (CRDs), optional `cni` and revisioned `istiod` charts."""
+"""The Istio control plane: the `base` (CRDs), optional `cni` and revisioned `istiod` charts, with revision
+tags, so that a canary revision can run beside the current one and namespaces move between them by tag."""
 
-from typing import Any
+from typing import Annotated, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes.helm.v4 import Chart
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from mesh_tracing import k8s as kube
 from mesh_tracing.fields import ChartRepository, DnsLabel, ReleaseVersion, Revision
-from mesh_tracing.helm import ChartSource, deep_merge
+from mesh_tracing.helm import ChartSource, deep_merge, retain_crds
 from mesh_tracing.mesh_security import MeshSecurity, MeshSecurityArgs, MtlsMode
-from mesh_tracing.spec import MISSING, Problem, Spec, secret, wired
+from mesh_tracing.spec import MISSING, Key, Problem, Spec, secret, wired
 
 TYPE = "mesh-tracing:index:IstioControlPlane"
 ISTIO_VERSION = "1.30.3"
 ISTIO_CHARTS = "https://istio-release.storage.googleapis.com/charts"
 REVISION_LABEL = "istio.io/rev"
-"""Namespace label that selects the istiod revision whose injector adds sidecars."""
-CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
+"""Namespace label that selects the istiod revision (or revision tag) whose injector adds sidecars."""
+DEFAULT_INJECTION = "stable"
+"""The revision tag this mesh's own namespaces and gateway use, unless set otherwise."""
+CANARY_TAG = "canary"
 
 
 class IstiodScale(Spec):
@@ -47,6 +50,23 @@ class IstioExtraValues(Spec):
     """Merged into the `istiod` chart's values."""
     cni: dict[str, Any] = {}
     """Merged into the `cni` chart's values."""
+
+
+TagName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$")]
+"""A revision tag's name: part of a webhook's and a Service's name, so a short DNS label."""
+
+
+class IstioRevision(Spec):
+    """Another istiod revision beside the control plane's own: a canary of a newer version."""
+
+    version: ReleaseVersion
+    """Its Istio release, from the same charts."""
+    revision: Revision | None = None
+    """Its name; the version with dots as dashes (`1-31-0`) when unset."""
+
+    @property
+    def effective_revision(self) -> str:
+        return self.revision or self.version.replace(".", "-")
 
 
 class IstioControlPlaneArgs(Spec):
@@ -84,6 +104,15 @@ class IstioControlPlaneArgs(Spec):
     """istiod's replicas and resources."""
     extra_values: IstioExtraValues = IstioExtraValues()
     """Escape hatch: values merged last into each chart."""
+    canary: IstioRevision | None = None
+    """A second istiod revision beside this one (a canary upgrade), from the same charts at its version. The
+    `base` chart (the CRDs) follows the newest of the two."""
+    tags: dict[TagName, Revision] = {}
+    """Revision tags, tag -> revision: namespaces labelled `istio.io/rev=<tag>` get that revision's sidecars,
+    and moving a tag moves them. `stable` (this revision) and `canary` (the canary revision, else this one)
+    exist unless set otherwise."""
+    injection: Revision = DEFAULT_INJECTION
+    """The `istio.io/rev` value of this mesh's own namespaces and gateway: a tag (`stable`) or a revision."""
     extension_providers: pulumi.Input[list[pulumi.Input[dict[str, Any]]]] = wired(
         [], "TracedMesh, from the tracing backend"
     )
@@ -97,26 +126,80 @@ class IstioControlPlaneArgs(Spec):
         return self.revision or self.version.replace(".", "-")
 
     @property
-    def charts(self) -> ChartSource:
-        """Where Istio's charts come from, at this version."""
+    def revisions(self) -> dict[str, str]:
+        """Every installed revision and its version, this one first."""
+        installed = {self.effective_revision: self.version}
+        if self.canary is not None:
+            installed.setdefault(self.canary.effective_revision, self.canary.version)
+        return installed
+
+    @property
+    def effective_tags(self) -> dict[str, str]:
+        canary = self.canary.effective_revision if self.canary else self.effective_revision
+        return {DEFAULT_INJECTION: self.effective_revision, CANARY_TAG: canary, **self.tags}
+
+    @property
+    def injected_revision(self) -> str:
+        """The revision whose sidecars this mesh's own namespaces and gateway get."""
+        return self.effective_tags.get(self.injection, self.injection)
+
+    def charts_at(self, revision: str | None = None) -> ChartSource:
+        """Where Istio's charts come from, at the version of `revision` (this one by default)."""
         return ChartSource(
             repository=self.chart_repository,
-            version=self.version,
+            version=self.revisions.get(revision or self.effective_revision, self.version),
             username=self.chart_repository_username,
             password=self.chart_repository_password,
         )
 
+    @property
+    def charts(self) -> ChartSource:
+        """Where Istio's charts come from, at this revision's version."""
+        return self.charts_at()
+
+    @property
+    def newest_version(self) -> str:
+        return max(self.revisions.values(), key=lambda v: tuple(int(n) for n in v.split("-")[0].split(".")))
+
     def _rules(self) -> list[Problem]:
+        problems = []
         if self.chart_repository_username and self.chart_repository_password is None:
-            return [
+            problems.append(
                 Problem(
                     ("chart_repository_password",),
                     MISSING,
                     "required with {0}",
                     (("chart_repository_username",),),
                 )
-            ]
-        return []
+            )
+        if self.canary is not None and self.canary.effective_revision == self.effective_revision:
+            problems.append(
+                Problem(
+                    ("canary", "revision"),
+                    self.canary.effective_revision,
+                    "a name of its own: two revisions named alike would share every istiod object",
+                )
+            )
+        installed = ", ".join(self.revisions)
+        for tag, revision in self.tags.items():
+            if revision not in self.revisions:
+                problems.append(
+                    Problem(
+                        ("tags", Key(tag)),
+                        revision,
+                        f"an installed revision ({installed}): remove or move a tag before its revision",
+                    )
+                )
+        if self.injection not in self.effective_tags and self.injection not in self.revisions:
+            problems.append(
+                Problem(
+                    ("injection",),
+                    self.injection,
+                    f"a tag ({', '.join(self.effective_tags)}) or an installed revision ({installed}): the "
+                    "mesh's namespaces and gateway still use it",
+                )
+            )
+        return problems
 
 
 class IstioControlPlane(pulumi.ComponentResource):
@@ -127,9 +210,16 @@ class IstioControlPlane(pulumi.ComponentResource):
     root_namespace: pulumi.Output[str]
     """The mesh root namespace: a Telemetry here without a selector applies mesh-wide."""
     revision: pulumi.Output[str]
-    """The istiod revision."""
+    """The control plane's own istiod revision."""
+    revisions: list[str]
+    """Every installed revision (its own, then the canary)."""
+    tags: dict[str, str]
+    """Revision tags, tag -> revision."""
+    injected_revision: str
+    """The revision whose sidecars the mesh's own namespaces and gateway get (through `injection`)."""
     injection_labels: pulumi.Output[dict[str, str]]
-    """Labels that put a namespace's pods in the mesh (`istio.io/rev=<revision>`)."""
+    """Labels that put a namespace's pods in the mesh (`istio.io/rev=<injection>`, by default the tag
+    `stable`)."""
 
     def __init__(
         self, name: str, args: IstioControlPlaneArgs, opts: pulumi.ResourceOptions | None = None
@@ -137,9 +227,11 @@ class IstioControlPlane(pulumi.ComponentResource):
         spec = IstioControlPlaneArgs.parse(args)
         super().__init__(TYPE, name, {}, opts)
         self._spec = spec
-        charts = spec.charts
+        self._secret_env: pulumi.Output[str] | None = None
         revision = spec.effective_revision
         extra = spec.extra_values
+        # The CRDs from the newest revision's charts: an older istiod ignores fields it does not know.
+        newest = spec.charts_at().model_copy(update={"version": spec.newest_version})
 
         if spec.create_namespace:
             namespace: k8s.core.v1.Namespace = k8s.core.v1.Namespace(
@@ -158,8 +250,8 @@ class IstioControlPlane(pulumi.ComponentResource):
             f"{name}-base",
             name="istio-base",
             namespace=spec.namespace,
-            values=deep_merge(self._base_values(revision), extra.base),
-            **charts.chart_args("base"),
+            values=deep_merge(self._base_values(spec.injected_revision), extra.base),
+            **newest.chart_args("base"),
             # Deleting Istio's CRDs deletes every Istio resource in the cluster; never let Pulumi do it.
             opts=pulumi.ResourceOptions.merge(
                 after_namespace, pulumi.ResourceOptions(transforms=[retain_crds])
@@ -173,11 +265,10 @@ class IstioControlPlane(pulumi.ComponentResource):
                     name="istio-cni",
                     namespace=spec.namespace,
                     values=deep_merge(self._cni_values(), extra.cni),
-                    **charts.chart_args("cni"),
+                    **newest.chart_args("cni"),
                     opts=after_namespace,
                 )
             )
-        istiod_values = self._istiod_values(revision)
         if spec.istiod_secret_env:
             env_secret = k8s.core.v1.Secret(
                 f"{name}-istiod-env",
@@ -189,18 +280,22 @@ class IstioControlPlane(pulumi.ComponentResource):
                 opts=after_namespace,
             )
             prerequisites.append(env_secret)
-            istiod_values["envVarFrom"] = [
-                {"name": key, "valueFrom": {"secretKeyRef": {"name": env_secret.metadata.name, "key": key}}}
-                for key in sorted(spec.istiod_secret_env)
-            ]
-        self._istiod = Chart(
-            f"{name}-istiod",
-            name="istiod",
-            namespace=spec.namespace,
-            values=deep_merge(istiod_values, extra.istiod),
-            **charts.chart_args("istiod"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *prerequisites]),
-        )
+            self._secret_env = env_secret.metadata.name
+        # One istiod release per revision. They share the prefix of their objects' resource names, so an
+        # object that moves between releases (a revision tag's webhook; the canary's objects when it
+        # becomes the control plane's own) keeps its identity: Pulumi updates it in place.
+        self._istiods = [
+            Chart(
+                f"{name}-istiod" if rev == revision else f"{name}-istiod-{rev}",
+                name="istiod" if rev == revision else f"istiod-{rev}",
+                namespace=spec.namespace,
+                values=deep_merge(self._istiod_values(rev), extra.istiod),
+                resource_prefix=f"{name}-istiod",
+                **spec.charts_at(rev).chart_args("istiod"),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, *prerequisites]),
+            )
+            for rev in spec.revisions
+        ]
 
         self.namespace = namespace.metadata.name
         self.root_namespace = self.namespace
@@ -211,12 +306,17 @@ class IstioControlPlane(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=self.ready),
             )
         self.revision = pulumi.Output.from_input(revision)
-        self.injection_labels = self.revision.apply(lambda rev: {REVISION_LABEL: rev})
+        self.revisions = list(spec.revisions)
+        self.tags = spec.effective_tags
+        self.injected_revision = spec.injected_revision
+        self.injection_labels = pulumi.Output.from_input({REVISION_LABEL: spec.injection})
         self.register_outputs(
             {
                 "namespace": self.namespace,
                 "root_namespace": self.root_namespace,
                 "revision": self.revision,
+                "revisions": self.revisions,
+                "tags": self.tags,
                 "injection_labels": self.injection_labels,
             }
         )
@@ -228,14 +328,15 @@ class IstioControlPlane(pulumi.ComponentResource):
 
     @property
     def istiod(self) -> pulumi.Resource:
-        """The `istiod` chart, awaited ready. Meshed workloads and Istio resources depend on it."""
-        return self._istiod
+        """The control plane's own `istiod` chart, awaited ready."""
+        return self._istiods[0]
 
     @property
     def ready(self) -> list[pulumi.Resource]:
-        """What Istio resources wait for: the CRDs and a ready istiod (its webhook validates them). Pass it
-        as `depends_on` to the components that declare Istio resources or meshed workloads."""
-        return [self._crds, self._istiod]
+        """What Istio resources wait for: the CRDs and every ready istiod (their webhooks validate them and
+        inject sidecars). Pass it as `depends_on` to the components that declare Istio resources or meshed
+        workloads."""
+        return [self._crds, *self._istiods]
 
     # -- chart values: only keys each chart's templates read (checked against the charts' own lists) ------
 
@@ -258,6 +359,8 @@ class IstioControlPlane(pulumi.ComponentResource):
         scale = spec.istiod
         values: dict[str, Any] = {
             "revision": revision,
+            # The tags that point here: this release renders their injection webhooks.
+            "revisionTags": sorted(tag for tag, rev in spec.effective_tags.items() if rev == revision),
             "global": {
                 "istioNamespace": spec.namespace,
                 **self._images(),
@@ -276,6 +379,11 @@ class IstioControlPlane(pulumi.ComponentResource):
             "meshConfig": {"enableTracing": True, "extensionProviders": spec.extension_providers},
             "resources": scale.resources.as_kubernetes(),
         }
+        if self._secret_env is not None:
+            values["envVarFrom"] = [
+                {"name": key, "valueFrom": {"secretKeyRef": {"name": self._secret_env, "key": key}}}
+                for key in sorted(spec.istiod_secret_env)
+            ]
         if spec.harden_control_plane:
             # Istio's security best practices: ENABLE_DEBUG_ON_HTTP=false and --grpcAddr="".
             values["env"] = {"ENABLE_DEBUG_ON_HTTP": "false"}
@@ -287,13 +395,3 @@ class IstioControlPlane(pulumi.ComponentResource):
 # failurePolicy from Ignore to Fail after every `pulumi up` and Pulumi would flip it back. Pinning it
 # to Fail on both charts ends the perpetual diff (istio/istio#59488).
 _STABLE_WEBHOOK = {"validationFailurePolicy": "Fail"}
-
-
-def retain_crds(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult | None:
-    """Resource transform: keep CustomResourceDefinitions in the cluster when Pulumi deletes them."""
-    if args.type_ != CRD_TYPE:
-        return None
-    return pulumi.ResourceTransformResult(
-        props=args.props,
-        opts=pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(retain_on_delete=True)),
-    )

@@ -27,6 +27,15 @@ TRUST_DOMAIN = "cluster.local"
 SAMPLING_OVERRIDE = "mesh-tracing/sampling-override"
 WRITABLE_ROOT_REASON = "mesh-tracing/writable-root-filesystem"
 NO_PROBES_REASON = "mesh-tracing/no-probes"
+SIDECAR_REVISION = "mesh-tracing/sidecar-revision"
+"""Pod-template annotation with the istiod revision a workload's sidecar comes from: changing it restarts
+the pods, which is how a workload moves to the revision its tag now points at."""
+
+
+def sidecar_revision(revision: str | None) -> dict[str, str]:
+    """The pod-template annotations for `revision` (none when unknown)."""
+    return {SIDECAR_REVISION: revision} if revision else {}
+
 
 PART_OF = "mesh-tracing"
 CLUSTER_DOMAIN = "cluster.local"

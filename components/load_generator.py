@@ -37,6 +37,9 @@ class LoadGeneratorArgs(Spec):
     """Namespace to run in."""
     target_url: pulumi.Input[str] | None = wired(None, "TracedMesh, the product page's URL")
     """What to request, e.g. `https://bookinfo.example.com/productpage`. Required."""
+    sidecar_revision: str | None = wired(None, "TracedMesh, the revision its tag points at")
+    """The istiod revision behind `revision` (a tag), recorded on the pod template: when the tag moves, the
+    pods restart and get the new revision's sidecars."""
     gateway_address: pulumi.Input[str] | None = wired(None, "TracedMesh, the gateway's cluster IP")
     """IP the target URL's host resolves to (the gateway Service). When unset, the generator is meshed and
     calls the URL as is."""
@@ -101,7 +104,10 @@ class LoadGenerator(pulumi.ComponentResource):
             "selector": {"matchLabels": kube.selector_labels(name, "load-generator")},
             "template": {
                 # Through the gateway it is an outside client; in the mesh it gets a sidecar from the namespace.
-                "metadata": {"labels": {**labels, **(kube.NO_SIDECAR if through_gateway else {})}},
+                "metadata": {
+                    "labels": {**labels, **(kube.NO_SIDECAR if through_gateway else {})},
+                    "annotations": {} if through_gateway else kube.sidecar_revision(spec.sidecar_revision),
+                },
                 "spec": pod_spec,
             },
         }

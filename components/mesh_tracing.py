@@ -36,6 +36,11 @@ class CustomTag(Spec):
             return [Problem((), sources or MISSING, f"exactly one of {', '.join(TAG_SOURCES)}")]
         return []
 
+    @property
+    def always_set(self) -> bool:
+        """Whether every span carries it: a literal, or a source with a default value."""
+        return self.literal is not None or self.default_value is not None
+
     def telemetry(self) -> dict[str, Any]:
         """The Telemetry API's `CustomTag`."""
         if self.literal is not None:
@@ -99,6 +104,16 @@ class MeshTracingArgs(Spec):
         tags.update({name: tag.telemetry() for name, tag in self.custom_tags.items()})
         return tags
 
+    def span_tags(self) -> dict[str, str | None]:
+        """The tags every span carries, with their value where it is fixed (None: any value)."""
+        tags: dict[str, str | None] = {}
+        if self.environment_tag and self.environment:
+            tags["environment"] = self.environment
+        for name, tag in self.custom_tags.items():
+            if tag.always_set:
+                tags[name] = tag.literal
+        return tags
+
 
 class MeshTracing(pulumi.ComponentResource):
     """A mesh-wide Telemetry, optional per-namespace overrides, and egress to an external backend. Pass the
@@ -108,6 +123,8 @@ class MeshTracing(pulumi.ComponentResource):
     """The extension provider the mesh reports to."""
     sampling_percentage: pulumi.Output[float]
     """The mesh-wide sampling rate."""
+    span_tags: dict[str, str | None]
+    """The tags every span carries, with their value where it is fixed."""
 
     def __init__(self, name: str, args: MeshTracingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         spec = MeshTracingArgs.parse(args)
@@ -156,6 +173,7 @@ class MeshTracing(pulumi.ComponentResource):
 
         self.provider_name = pulumi.Output.from_input(backend.provider_name)
         self.sampling_percentage = pulumi.Output.from_input(spec.sampling_percentage)
+        self.span_tags = spec.span_tags()
         self.register_outputs(
             {"provider_name": self.provider_name, "sampling_percentage": self.sampling_percentage}
         )

@@ -16,7 +16,7 @@ from pydantic import Field, StringConstraints
 
 from mesh_tracing import k8s as kube
 from mesh_tracing.fields import DnsLabel, HttpUrl, Quantity
-from mesh_tracing.helm import ChartSource, deep_merge
+from mesh_tracing.helm import ChartSource, deep_merge, retain_claims
 from mesh_tracing.spec import MISSING, SET, Problem, Spec, secret, wired
 from mesh_tracing.ui_access import UiAccessArgs
 
@@ -144,6 +144,8 @@ class PrometheusArgs(Spec):
     """More pods to scrape."""
     cluster_domain: str = kube.CLUSTER_DOMAIN
     """The cluster's DNS domain, for the Service's FQDN."""
+    namespace_holds_data: bool = wired(False, "TracedMesh, when Grafana keeps its volume in this namespace")
+    """Keep the namespace on delete, for another part's volume in it (its own volumes keep it anyway)."""
 
     def _rules(self) -> list[Problem]:
         problems = []
@@ -244,7 +246,10 @@ class Prometheus(pulumi.ComponentResource):
             f"{name}-namespace",
             spec.namespace,
             kube.labels(RELEASE, "namespace"),
-            pulumi.ResourceOptions(parent=self),
+            # Deleting a namespace deletes its claims: with volumes, it is kept with them.
+            pulumi.ResourceOptions(
+                parent=self, retain_on_delete=spec.volume_size is not None or spec.namespace_holds_data
+            ),
         )
         self.namespace = namespace.metadata.name
         after_namespace = pulumi.ResourceOptions(parent=self, depends_on=[namespace])
@@ -270,7 +275,10 @@ class Prometheus(pulumi.ComponentResource):
             ),
             **spec.chart.chart_args("prometheus"),
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[namespace, *([credential] if credential else [])]
+                parent=self,
+                # Samples outlive a destroy (a StatefulSet's claims do anyway); `make purge` removes them.
+                transforms=[retain_claims] if spec.volume_size else [],
+                depends_on=[namespace, *([credential] if credential else [])],
             ),
         )
         self.service_name, self.service_port = RELEASE, SERVICE_PORT

@@ -26,6 +26,7 @@ from mesh_tracing.mesh_security import MeshSecurity, MeshSecurityArgs
 from mesh_tracing.mesh_tracing import MeshTracing, MeshTracingArgs
 from mesh_tracing.prometheus import MetricsMode, Prometheus, PrometheusArgs
 from mesh_tracing.spec import MISSING, FieldPath, Problem, Spec
+from mesh_tracing.trace_check import TraceCheck
 from mesh_tracing.tracing_backend import TracingBackendKind
 from mesh_tracing.ui_access import UiAccessArgs, UiRoute, UiRouteArgs
 
@@ -206,6 +207,10 @@ class TracedMesh(pulumi.ComponentResource):
     """The `kubectl port-forward` command to the UI, when it is not on the gateway."""
     jaeger_search: pulumi.Output[str] | None
     """A link to the product page's traces in the Jaeger UI."""
+    tracing_tags: list[str]
+    """The tags every span carries (`make verify` checks them)."""
+    load_generator_rate: float | None
+    """The load generator's requests per second, when it runs (`make verify` checks the sampled share)."""
     prometheus_url: str | None
     """The query URL of the mesh's metrics (in the cluster)."""
     prometheus_ui: pulumi.Output[str] | None
@@ -297,6 +302,9 @@ class TracedMesh(pulumi.ComponentResource):
         # The sample apps wait for a ready istiod (sidecars) and the Telemetry (traced from the first request).
         mesh_ready = [*plane.ready, tracing.telemetry]
         bookinfo = self._bookinfo(spec, plane, gateway, part(*mesh_ready)) if spec.bookinfo.enabled else None
+        load = spec.bookinfo.load_generator
+        self.load_generator_rate = load.requests_per_second if bookinfo and load.enabled else None
+        self.tracing_tags = sorted(tracing.span_tags)
 
         self.istio_revision = plane.revision
         self.injection_labels = plane.injection_labels
@@ -313,6 +321,22 @@ class TracedMesh(pulumi.ComponentResource):
         )
         self.jaeger_service_name = bookinfo.jaeger_service if bookinfo else None
         self._jaeger_outputs(spec, jaeger, gateway, bookinfo)
+        if jaeger is not None and bookinfo is not None and spec.bookinfo.trace_check.enabled:
+            TraceCheck(
+                "trace-check",
+                spec.bookinfo.trace_check.model_copy(
+                    update={
+                        "namespace": bookinfo.namespace,
+                        "jaeger_url": pulumi.Output.format(
+                            "http://{0}:{1}", jaeger.query_host, jaeger.query_port
+                        ),
+                        "sampling_percentage": spec.tracing.sampling_percentage,
+                        "requests_per_second": load.requests_per_second,
+                        "tags": tracing.span_tags,
+                    }
+                ),
+                new_part(*mesh_ready),
+            )
         # Nothing in the mesh waits for these: they observe it from outside, after the fact.
         self._observability(spec, plane, jaeger, gateway, new_part)
         self.register_outputs(self.outputs())
@@ -339,8 +363,10 @@ class TracedMesh(pulumi.ComponentResource):
             "ingress",
             spec.gateway.model_copy(
                 update={
-                    "chart": spec.istio.charts,
-                    "revision": plane.revision,
+                    # The gateway joins through the mesh's tag, from the charts of the revision behind it.
+                    "chart": spec.istio.charts_at(plane.injected_revision),
+                    "revision": spec.istio.injection,
+                    "sidecar_revision": plane.injected_revision,
                     "tls": tls.model_copy(update={"cert_manager": installed_here}),
                     "ui_hosts": [ui.host for ui in spec.uis.values() if ui.on_gateway and ui.host],
                 }
@@ -373,7 +399,8 @@ class TracedMesh(pulumi.ComponentResource):
             app.model_copy(
                 update={
                     "host": host,
-                    "revision": plane.revision,
+                    "revision": spec.istio.injection,
+                    "sidecar_revision": plane.injected_revision,
                     "gateway": gateway.gateway,
                     "product_page_clients": clients,
                 }
@@ -393,6 +420,7 @@ class TracedMesh(pulumi.ComponentResource):
                         "namespace": bookinfo.namespace,
                         "target_url": target,
                         "gateway_address": None if in_mesh else gateway.cluster_ip,
+                        "sidecar_revision": plane.injected_revision,
                     }
                 ),
                 opts,
@@ -473,10 +501,21 @@ class TracedMesh(pulumi.ComponentResource):
             return
         after_istio = part(*plane.ready)  # routes on the gateway are validated by istiod's webhook
         targets = [jaeger.span_metrics_target] if jaeger is not None else []
+        # Grafana runs in Prometheus's namespace when both are here; its volume then keeps the namespace too.
+        shared = (
+            spec.prometheus.mode is MetricsMode.INSTALL
+            and spec.grafana.namespace == spec.prometheus.namespace
+        )
         prometheus = Prometheus(
             "prometheus",
             spec.prometheus.model_copy(
-                update={"istio_namespace": spec.istio.namespace, "pod_targets": targets}
+                update={
+                    "istio_namespace": spec.istio.namespace,
+                    "pod_targets": targets,
+                    "namespace_holds_data": shared
+                    and spec.grafana.enabled
+                    and spec.grafana.volume_size is not None,
+                }
             ),
             part(),
         )
@@ -497,10 +536,6 @@ class TracedMesh(pulumi.ComponentResource):
             jaeger_ui = self.jaeger_ui
         grafana = None
         if spec.grafana.enabled:
-            shared = (
-                spec.prometheus.mode is MetricsMode.INSTALL
-                and spec.grafana.namespace == spec.prometheus.namespace
-            )
             ui = spec.grafana.ui
             external = gateway.url(ui.host) if ui.on_gateway and ui.host else None
             grafana = Grafana(

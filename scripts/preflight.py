@@ -1,6 +1,7 @@
 """Checks what `make up`, `make preview` and `make destroy` need, and stops at once with what to fix.
 
-    python3 -m scripts.preflight STACK
+    python3 -m scripts.preflight STACK                  # make up / preview / destroy / jaeger-ui / verify
+    python3 -m scripts.preflight --cluster-only STACK   # make purge: kubectl and the cluster, no Pulumi
 
 It runs before anything is installed, with the standard library only, so a fresh clone without the Pulumi
 CLI is told so in well under a second. Without it, a missing cluster shows up minutes later as a Kubernetes
@@ -162,18 +163,27 @@ def api_version(server: ApiServer) -> tuple[str | None, str | None]:
     )
 
 
-def problems(stack: str, backend_url: str, interactive: bool) -> tuple[list[str], str | None]:
+def kubectl_problem() -> str | None:
+    if shutil.which("kubectl"):
+        return None
+    return "kubectl is not installed or not on PATH (https://kubernetes.io/docs/tasks/tools/)."
+
+
+def problems(
+    stack: str, backend_url: str, interactive: bool, cluster_only: bool = False
+) -> tuple[list[str], str | None]:
     """Every problem found, and the API server's version when it answers."""
     path = stacks.stack_file(stack)
-    found = [
-        p
-        for p in (
+    checks = (
+        (kubectl_problem(), stack_file_problem(path, stack))
+        if cluster_only
+        else (
             cli_problem(),
             stack_file_problem(path, stack),
             passphrase_problem(backend_url, uses_passphrase(path), interactive),
         )
-        if p
-    ]
+    )
+    found = [p for p in checks if p]
     server, config_problem = api_server(kubeconfig_paths())
     if server is None:
         return [*found, *([config_problem] if config_problem else [])], None
@@ -182,8 +192,12 @@ def problems(stack: str, backend_url: str, interactive: bool) -> tuple[list[str]
 
 
 def main(argv: list[str]) -> int:
-    stack = argv[0] if argv else "dev"
-    found, cluster = problems(stack, os.environ.get("PULUMI_BACKEND_URL", ""), sys.stdin.isatty())
+    cluster_only = "--cluster-only" in argv
+    names = [a for a in argv if a != "--cluster-only"]
+    stack = names[0] if names else "dev"
+    found, cluster = problems(
+        stack, os.environ.get("PULUMI_BACKEND_URL", ""), sys.stdin.isatty(), cluster_only
+    )
     for problem in found:
         print(f"preflight: {problem}", file=sys.stderr)
     if not found:

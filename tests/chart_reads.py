@@ -58,6 +58,7 @@ READS: dict[str, set[str]] = {
         "replicaCount",
         "resources.*",
         "revision",
+        "revisionTags",
         "seccompProfile.*",
     },
     "gateway": {
@@ -65,6 +66,7 @@ READS: dict[str, set[str]] = {
         "autoscaling.maxReplicas",
         "autoscaling.minReplicas",
         "labels.*",
+        "podAnnotations.*",
         "podDisruptionBudget.*",
         "replicaCount",
         "resources.*",

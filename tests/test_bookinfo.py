@@ -37,7 +37,7 @@ def test_six_workloads_run_in_a_namespace_with_the_control_planes_injection_labe
     deployments = bookinfo_deployments(run)
     assert sorted(deployments) == WORKLOADS
     namespace = run.named("bookinfo-namespace")
-    assert namespace.at("metadata", "labels") == run.output("injectionLabels") == {"istio.io/rev": "1-30-3"}
+    assert namespace.at("metadata", "labels") == run.output("injectionLabels") == {"istio.io/rev": "stable"}
     for name, deployment in deployments.items():
         assert deployment.at("metadata", "namespace") == namespace.at("metadata", "name"), name
         labels = deployment.at("spec", "template", "metadata", "labels")

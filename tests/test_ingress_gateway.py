@@ -104,13 +104,17 @@ def test_the_gateway_selects_exactly_the_labels_the_chart_gives_its_pods(stack_r
     assert run.named("ingress-http-redirect").at("spec", "selector") == selector
 
 
-def test_the_gateway_namespace_and_pods_join_the_mesh_at_the_control_plane_revision(
+def test_the_gateway_namespace_and_pods_join_the_mesh_through_the_stable_tag(
     rendered: Callable[[str], Run],
 ) -> None:
     run = rendered("dev")
     labels = run.named("ingress-namespace").at("metadata", "labels")
-    assert labels == run.output("injectionLabels")
-    assert chart_values(run)["revision"] == run.output("istioRevision")
+    assert labels == run.output("injectionLabels") == {"istio.io/rev": "stable"}
+    values = chart_values(run)
+    assert values["revision"] == "stable"
+    # The revision behind the tag, on the pod template: when the tag moves, the gateway restarts onto it.
+    assert values["podAnnotations"] == {"mesh-tracing/sidecar-revision": run.output("istioRevision")}
+    assert "stable" in run.named("istio-istiod").at("values", "revisionTags")
 
 
 def test_the_gateway_is_installed_after_a_ready_istiod(rendered: Callable[[str], Run]) -> None:

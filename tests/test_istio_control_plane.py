@@ -11,7 +11,7 @@ from mesh_tracing import (
     MtlsMode,
     SpecError,
 )
-from mesh_tracing.istio_control_plane import CRD_TYPE
+from mesh_tracing.helm import CRD_TYPE
 from mesh_tracing.tooling.recorder import Run, record, record_expecting_error
 from tests.program import PROJECT, run_program
 
@@ -172,14 +172,14 @@ def test_alone_it_applies_the_mesh_wide_mtls_mode_after_a_ready_istiod() -> None
     assert not build_control_plane().of_type("kubernetes:security.istio.io/v1:PeerAuthentication")
 
 
-def test_the_injection_label_output_names_the_revision() -> None:
+def test_the_injection_label_output_names_the_tag_or_revision_namespaces_use() -> None:
     def program() -> None:
-        plane = IstioControlPlane("mesh", IstioControlPlaneArgs(revision="canary"))
+        plane = IstioControlPlane("mesh", IstioControlPlaneArgs(revision="blue", injection="blue"))
         pulumi.export("labels", plane.injection_labels)
         pulumi.export("root", plane.root_namespace)
 
     run = record(program)
-    assert run.output("labels") == {"istio.io/rev": "canary"}
+    assert run.output("labels") == {"istio.io/rev": "blue"}
     assert run.output("root") == "istio-system"
 
 

@@ -165,7 +165,7 @@ def test_a_passphrase_is_required_where_the_shell_cannot_prompt_for_it(
     assert preflight.passphrase_problem("file:///state", encrypted=True, interactive=False) is None
 
 
-@pytest.mark.parametrize("target", ["preview", "up", "destroy", "jaeger-ui"])
+@pytest.mark.parametrize("target", ["preview", "up", "destroy", "jaeger-ui", "verify"])
 def test_on_a_fresh_clone_without_the_cli_make_answers_in_under_a_second_and_installs_nothing(
     target: str, tmp_path: Path
 ) -> None:

@@ -121,13 +121,15 @@ def test_a_stack_file_that_is_not_yaml_is_named_with_its_line_and_column(
     project = copy_project(tmp_path / "project")
     path = project / "stacks" / "Pulumi.staging.yaml"
     lines = path.read_text().splitlines()
-    lines.insert(3, "  mesh-tracing:broken: [unclosed")
+    at = lines.index("config:") + 1
+    lines.insert(at, "  mesh-tracing:broken: a: b")  # a second `: ` on one line
     path.write_text("\n".join(lines) + "\n")
     code, errors = render_in(project, capsys, "staging")
     assert code == 1
-    assert re.search(
-        r"stacks/Pulumi\.staging\.yaml:5:\d+: the stack file of 'staging' is not valid YAML", errors
+    found = re.search(
+        r"stacks/Pulumi\.staging\.yaml:(\d+):\d+: the stack file of 'staging' is not valid YAML", errors
     )
+    assert found and int(found.group(1)) == at + 1, errors
     assert "Traceback" not in errors
     assert "refused" in (project / "plans" / "staging.yaml").read_text()
 

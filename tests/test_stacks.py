@@ -17,7 +17,8 @@ def test_every_stack_renders_a_revisioned_control_plane(stack_run: tuple[str, Ru
     istiod = run.named("istio-istiod")
     assert istiod.at("chart") == "istiod", stack
     assert istiod.at("values", "revision") == run.output("istioRevision") == "1-30-3"
-    assert run.output("injectionLabels") == {"istio.io/rev": "1-30-3"}
+    assert istiod.at("values", "revisionTags") == ["canary", "stable"]
+    assert run.output("injectionLabels") == {"istio.io/rev": "stable"}
     assert run.output("environment") == stack
 
 
@@ -73,6 +74,7 @@ ALWAYS = {
     "grafanaAdminPassword",
     "kialiUi",
     "kialiAuth",
+    "tracingTags",
 }
 WITH_BOOKINFO = {"bookinfoNamespace", "productPageUrl", "jaegerServiceName", "jaegerSearch"}
 PORT_FORWARDED = {"jaegerUiPortForward", "grafanaPortForward", "kialiPortForward"}
@@ -81,7 +83,11 @@ PORT_FORWARDED = {"jaegerUiPortForward", "grafanaPortForward", "kialiPortForward
 
 @pytest.mark.parametrize(
     ("stack", "extra"),
-    [("dev", WITH_BOOKINFO), ("staging", {*WITH_BOOKINFO, *PORT_FORWARDED}), ("prod", PORT_FORWARDED)],
+    [
+        ("dev", {*WITH_BOOKINFO, "loadGeneratorRate"}),
+        ("staging", {*WITH_BOOKINFO, *PORT_FORWARDED}),
+        ("prod", PORT_FORWARDED),
+    ],
 )
 def test_every_stack_exports_what_it_runs_all_resolved(
     stack: str, extra: set[str], rendered: Callable[[str], Run]

@@ -60,7 +60,11 @@ def test_a_platform_stack_gets_the_whole_traced_mesh_and_reads_typed_outputs() -
     (rule,) = run.named("tracing-mesh-default").at("spec", "tracing")
     assert rule["providers"] == [{"name": provider["name"]}] and rule["randomSamplingPercentage"] == 20
     assert rule["customTags"] == {"environment": {"literal": {"value": "qa"}}}
-    assert run.named("ingress-chart").at("values", "revision") == run.output("istioRevision") == "1-30-3"
+    assert run.output("istioRevision") == "1-30-3"
+    assert run.named("ingress-chart").at("values", "revision") == "stable"
+    assert run.named("ingress-chart").at("values", "podAnnotations") == {
+        "mesh-tracing/sidecar-revision": "1-30-3"
+    }
     route = run.named("bookinfo-productpage-route").at("spec")
     assert route["hosts"] == ["shop.qa.example.com"] and route["gateways"] == [
         "istio-ingress/istio-ingressgateway"

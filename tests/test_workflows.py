@@ -148,3 +148,15 @@ def test_make_preview_and_up_run_the_policy_pack_for_the_stacks_environment() ->
             ["make", "-n", target, "STACK=prod"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=30
         )
         assert "--policy-pack policy" in result.stdout, result.stdout
+
+
+def test_the_kind_workflow_proves_the_traces_then_tears_down_and_purges() -> None:
+    (job,) = workflow("e2e-kind.yml")["jobs"].values()
+    commands = [s.get("run", "") for s in job["steps"]]
+    order = [
+        next(i for i, c in enumerate(commands) if target in c)
+        for target in ("make up", "make verify", "make destroy", "make purge")
+    ]
+    assert order == sorted(order)
+    purge = next(s for s in job["steps"] if "make purge" in s.get("run", ""))
+    assert purge["env"] == {"PURGE_CONFIRM": "dev"} and purge["if"] == "always()"

@@ -106,6 +106,10 @@ class StackChange:
     deleted: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
+    reordered: list[str] = field(default_factory=list)
+    adopted: dict[str, str] = field(default_factory=dict)
+    """Deleted charts whose objects another chart renders under the same names: they stay in the cluster."""
+    """Only what they wait for changes: Pulumi records it, and touches nothing in the cluster."""
 
 
 def _resources(plan: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -117,8 +121,16 @@ def compare(stack: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | 
     change = StackChange(stack, refused=(bool((old or {}).get("refused")), bool((new or {}).get("refused"))))
     change.deleted = sorted(set(before) - set(after))
     change.created = sorted(set(after) - set(before))
+    prefixes = {r["inputs"].get("resourcePrefix"): key for key, r in after.items() if r["type"] == CHART}
+    for key in change.deleted:
+        prefix = before[key]["inputs"].get("resourcePrefix") if before[key]["type"] == CHART else None
+        if prefix and prefix in prefixes:
+            change.adopted[key] = prefixes[prefix]
     for key in sorted(set(before) & set(after)):
         if before[key] == after[key]:
+            continue
+        if _without_order(before[key]) == _without_order(after[key]):
+            change.reordered.append(key)
             continue
         type_, old_inputs, new_inputs = after[key]["type"], before[key]["inputs"], after[key]["inputs"]
         if upgrade := chart_upgrade(type_, old_inputs, new_inputs):
@@ -129,6 +141,10 @@ def compare(stack: str, old: Mapping[str, Any] | None, new: Mapping[str, Any] | 
         else:
             change.updated.append(key)
     return change
+
+
+def _without_order(resource: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in resource.items() if k not in ("dependsOn", "parent")}
 
 
 def _deleted_note(key: str, resource: Mapping[str, Any]) -> str:
@@ -157,12 +173,19 @@ def report(change: StackChange, old: Mapping[str, Any] | None) -> str:
     if change.deleted:
         before = _resources(old)
         lines.append("**Deleted:**")
-        lines += [f"- {_deleted_note(key, before[key])}" for key in change.deleted]
+        lines += [
+            f"- {key} (its objects stay: {change.adopted[key]} renders them under the same names)"
+            if key in change.adopted
+            else f"- {_deleted_note(key, before[key])}"
+            for key in change.deleted
+        ]
     if change.created:
         lines.append("Created:")
         lines += [f"- {key}" for key in change.created]
     if change.updated:
         lines.append(f"Updated in place: {', '.join(change.updated)}")
+    if change.reordered:
+        lines.append(f"Only their order changes (nothing in the cluster): {len(change.reordered)} resources")
     if len(lines) == 1:
         lines.append("No change.")
     return "\n".join(lines)
