@@ -66,7 +66,12 @@ class IstioRevision(Spec):
 
     @property
     def effective_revision(self) -> str:
-        return self.revision or self.version.replace(".", "-")
+        return revision_name(self.version, self.revision)
+
+
+def revision_name(version: str, revision: str | None) -> str:
+    """A revision's name: as set, or the version with dots as dashes."""
+    return revision or version.replace(".", "-")
 
 
 class IstioControlPlaneArgs(Spec):
@@ -75,8 +80,8 @@ class IstioControlPlaneArgs(Spec):
     version: ReleaseVersion = ISTIO_VERSION
     """Istio release; Istio's charts carry the same version."""
     revision: Revision | None = None
-    """istiod revision; the version with dots as dashes (`1-30-3`) when unset. Workloads join the mesh with
-    the label `istio.io/rev=<revision>`."""
+    """istiod revision; the version with dots as dashes (`1-30-3`) when unset. Namespaces select it through
+    a tag (`injection`), or by `istio.io/rev=<revision>`."""
     chart_repository: ChartRepository = ISTIO_CHARTS
     """Helm repository or `oci://` registry path of Istio's charts (a private mirror for air-gapped
     clusters)."""
@@ -123,7 +128,7 @@ class IstioControlPlaneArgs(Spec):
 
     @property
     def effective_revision(self) -> str:
-        return self.revision or self.version.replace(".", "-")
+        return revision_name(self.version, self.revision)
 
     @property
     def revisions(self) -> dict[str, str]:
@@ -203,7 +208,8 @@ class IstioControlPlaneArgs(Spec):
 
 
 class IstioControlPlane(pulumi.ComponentResource):
-    """Installs Istio's CRDs and a revisioned istiod from the official Helm charts."""
+    """Installs Istio's CRDs and revisioned istiods (its own, and a canary) with their revision tags, from the
+    official Helm charts."""
 
     namespace: pulumi.Output[str]
     """The control plane namespace."""

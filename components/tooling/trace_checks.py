@@ -135,10 +135,9 @@ def evaluate(
     tags: Mapping[str, str | None],
     percentage: float,
     requests: int,
-    traced: int | None = None,
 ) -> tuple[list[Check], Trace | None]:
     """Every check on the traces of a window in which `requests` requests reached the product page."""
-    count = len(traces) if traced is None else traced
+    count = len(traces)
     if not traces:
         return [Check("traces arrive", False, f"no trace of {APP}.{namespace} in the window")], None
     checks = [Check("traces arrive", True, f"{count} traces of {APP}.{namespace}")]
