@@ -104,6 +104,8 @@ class Grafana(pulumi.ComponentResource):
     """Its Service's port."""
     url: pulumi.Output[str]
     """Its in-cluster URL (Kiali links to it)."""
+    local_url: pulumi.Output[str]
+    """Its URL on localhost, after `port_forward`."""
     port_forward: pulumi.Output[str]
     """The `kubectl port-forward` command to it on localhost:3000."""
     admin_password: pulumi.Output[str]
@@ -165,9 +167,8 @@ class Grafana(pulumi.ComponentResource):
         self.service_host = self.namespace.apply(lambda ns: kube.service_fqdn(RELEASE, ns))
         self.service_port = SERVICE_PORT
         self.url = pulumi.Output.concat("http://", self.service_host, f":{SERVICE_PORT}")
-        self.port_forward = pulumi.Output.concat(
-            "kubectl -n ", self.namespace, f" port-forward svc/{RELEASE} {UI_PORT}:{SERVICE_PORT}"
-        )
+        self.local_url = pulumi.Output.from_input(f"http://localhost:{UI_PORT}")
+        self.port_forward = kube.port_forward(self.namespace, RELEASE, UI_PORT, SERVICE_PORT)
         self.register_outputs({"url": self.url, "admin_password": self.admin_password})
 
     @staticmethod

@@ -473,13 +473,7 @@ class IngressGateway(pulumi.ComponentResource):
     def _address(self, service: k8s.core.v1.Service) -> pulumi.Output[str]:
         exposure = self._spec.exposure
         if exposure is ExposureMode.CLUSTER:
-            return pulumi.Output.format(
-                "kubectl -n {0} port-forward svc/{1} {2}:{3}",
-                self.namespace,
-                self._release,
-                LOCAL_PORTS[self.port],
-                self.port,
-            )
+            return kube.port_forward(self.namespace, self._release, LOCAL_PORTS[self.port], self.port)
         if exposure is ExposureMode.NODEPORT:
             return pulumi.Output.format(
                 "any node address; kubectl -n {0} get svc {1}", self.namespace, self._release

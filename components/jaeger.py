@@ -125,6 +125,10 @@ class Jaeger(pulumi.ComponentResource):
     """UI and HTTP API port of the query Service."""
     query_grpc_port: int
     """gRPC API port of the query Service (Kiali reads traces there)."""
+    query_url: pulumi.Output[str]
+    """`http://<query FQDN>:16686`: the UI and HTTP API (Grafana and the trace check read it)."""
+    query_grpc_url: pulumi.Output[str]
+    """`http://<query FQDN>:16685`: the gRPC API (Kiali reads traces there)."""
     span_metrics_target: PodPortTarget
     """The pods and port where Prometheus scrapes the span metrics, when `metrics_url` is set."""
     storage_kind: str
@@ -180,6 +184,8 @@ class Jaeger(pulumi.ComponentResource):
         self.query_host = self._fqdn(query)
         self.query_port = cfg.QUERY_HTTP_PORT
         self.query_grpc_port = cfg.QUERY_GRPC_PORT
+        self.query_url = pulumi.Output.concat("http://", self.query_host, f":{self.query_port}")
+        self.query_grpc_url = pulumi.Output.concat("http://", self.query_host, f":{self.query_grpc_port}")
         self.span_metrics_target = PodPortTarget(
             job="jaeger-spanmetrics", namespace=spec.namespace, port_name=cfg.SPAN_METRICS_PORTS[0][0]
         )
@@ -195,6 +201,8 @@ class Jaeger(pulumi.ComponentResource):
                 "query_host": self.query_host,
                 "query_port": self.query_port,
                 "query_grpc_port": self.query_grpc_port,
+                "query_url": self.query_url,
+                "query_grpc_url": self.query_grpc_url,
                 "storage_kind": self.storage_kind,
             }
         )

@@ -75,6 +75,15 @@ def service_fqdn(name: str, namespace: str, cluster_domain: str = CLUSTER_DOMAIN
     return f"{name}.{namespace}.svc.{cluster_domain}"
 
 
+def port_forward(
+    namespace: pulumi.Input[str], service: pulumi.Input[str], local_port: int, service_port: int
+) -> pulumi.Output[str]:
+    """The `kubectl port-forward` command that puts a Service's port on localhost."""
+    return pulumi.Output.format(
+        "kubectl -n {0} port-forward svc/{1} {2}:{3}", namespace, service, local_port, service_port
+    )
+
+
 def image_tag(image: str) -> str:
     """The tag of `repository:tag` (or the digest of `repository@sha256:...`)."""
     if "@" in image:

@@ -119,8 +119,10 @@ class Kiali(pulumi.ComponentResource):
     """Its Service's port."""
     url: pulumi.Output[str]
     """Kiali's in-cluster URL."""
+    local_url: pulumi.Output[str]
+    """Its URL on localhost, after `port_forward`."""
     port_forward: pulumi.Output[str]
-    """The `kubectl port-forward` command to it on localhost:20001 (then open `/kiali`)."""
+    """The `kubectl port-forward` command to it on localhost:20001."""
     auth: str
     """How Kiali identifies people."""
 
@@ -162,9 +164,8 @@ class Kiali(pulumi.ComponentResource):
         self.service_host = namespace.apply(lambda ns: kube.service_fqdn(RELEASE, ns))
         self.service_port = PORT
         self.url = pulumi.Output.concat("http://", self.service_host, f":{PORT}{WEB_ROOT}")
-        self.port_forward = pulumi.Output.concat(
-            "kubectl -n ", namespace, f" port-forward svc/{RELEASE} {PORT}:{PORT}"
-        )
+        self.local_url = pulumi.Output.from_input(f"http://localhost:{PORT}{WEB_ROOT}")
+        self.port_forward = kube.port_forward(namespace, RELEASE, PORT, PORT)
         self.auth = spec.auth.value
         self.register_outputs({"url": self.url, "auth": self.auth})
 

@@ -224,7 +224,9 @@ class Prometheus(pulumi.ComponentResource):
     """Its Service's name."""
     service_port: int | None
     """Its Service's port."""
-    port_forward: str | None
+    local_url: pulumi.Output[str] | None
+    """Its UI's URL on localhost, after `port_forward`."""
+    port_forward: pulumi.Output[str] | None
     """The `kubectl port-forward` command to its UI on localhost:9090."""
 
     def __init__(self, name: str, args: PrometheusArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -233,7 +235,7 @@ class Prometheus(pulumi.ComponentResource):
         self._name, self._spec = name, spec
         self.url = spec.query_url
         self.namespace = None
-        self.service_name = self.service_port = self.port_forward = None
+        self.service_name = self.service_port = self.local_url = self.port_forward = None
         if spec.mode is MetricsMode.INSTALL:
             self._install()
         elif spec.mode is MetricsMode.EXISTING and spec.operator_monitors:
@@ -282,9 +284,8 @@ class Prometheus(pulumi.ComponentResource):
             ),
         )
         self.service_name, self.service_port = RELEASE, SERVICE_PORT
-        self.port_forward = (
-            f"kubectl -n {spec.namespace} port-forward svc/{RELEASE} {SERVER_PORT}:{SERVICE_PORT}"
-        )
+        self.local_url = pulumi.Output.from_input(f"http://localhost:{SERVER_PORT}")
+        self.port_forward = kube.port_forward(self.namespace, RELEASE, SERVER_PORT, SERVICE_PORT)
 
     def _values(self, credential_secret: pulumi.Output[str] | None) -> dict[str, Any]:
         spec = self._spec

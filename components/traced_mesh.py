@@ -327,9 +327,7 @@ class TracedMesh(pulumi.ComponentResource):
                 spec.bookinfo.trace_check.model_copy(
                     update={
                         "namespace": bookinfo.namespace,
-                        "jaeger_url": pulumi.Output.format(
-                            "http://{0}:{1}", jaeger.query_host, jaeger.query_port
-                        ),
+                        "jaeger_url": jaeger.query_url,
                         "sampling_percentage": spec.tracing.sampling_percentage,
                         "requests_per_second": load.requests_per_second,
                         "tags": tracing.span_tags,
@@ -442,11 +440,8 @@ class TracedMesh(pulumi.ComponentResource):
             self.jaeger_ui = gateway.url(ui.host)
         else:
             self.jaeger_ui = pulumi.Output.from_input(f"http://localhost:{jaeger.query_port}")
-            self.jaeger_ui_port_forward = pulumi.Output.format(
-                "kubectl -n {0} port-forward svc/{1} {2}:{2}",
-                jaeger.namespace,
-                jaeger.query_service_name,
-                jaeger.query_port,
+            self.jaeger_ui_port_forward = kube.port_forward(
+                jaeger.namespace, jaeger.query_service_name, jaeger.query_port, jaeger.query_port
             )
         if bookinfo is not None:
             self.jaeger_search = pulumi.Output.format(
@@ -458,17 +453,15 @@ class TracedMesh(pulumi.ComponentResource):
         name: str,
         ui: UiAccessArgs,
         service: tuple[pulumi.Input[str], int],
-        local_port: int,
+        local: tuple[pulumi.Output[str], pulumi.Output[str]],
         path: str,
-        forward: pulumi.Input[str],
         gateway: IngressGateway,
         opts: pulumi.ResourceOptions,
     ) -> tuple[pulumi.Output[str], pulumi.Output[str] | None]:
-        """A UI's URL, and its port-forward command when it is not on the gateway (where it gets a route)."""
+        """A UI's URL, and its port-forward command when it is not on the gateway (where it gets a route).
+        `local` is its URL on localhost and the port-forward to it; `path` is its web root."""
         if not (ui.on_gateway and ui.host):
-            return pulumi.Output.from_input(f"http://localhost:{local_port}{path}"), pulumi.Output.from_input(
-                forward
-            )
+            return local
         UiRoute(
             f"{name}-ui",
             UiRouteArgs(
@@ -519,21 +512,16 @@ class TracedMesh(pulumi.ComponentResource):
             ),
             part(),
         )
-        if prometheus.service_name and prometheus.service_port:
+        if prometheus.service_port and prometheus.local_url and prometheus.port_forward:
             self.prometheus_ui, self.prometheus_port_forward = self._ui(
                 "prometheus",
                 spec.prometheus.ui,
                 (spec.prometheus.service_host, prometheus.service_port),
-                9090,
+                (prometheus.local_url, prometheus.port_forward),
                 "",
-                prometheus.port_forward or "",
                 gateway,
                 after_istio,
             )
-        tracing_url = jaeger_ui = None
-        if jaeger is not None:
-            tracing_url = pulumi.Output.format("http://{0}:{1}", jaeger.query_host, jaeger.query_grpc_port)
-            jaeger_ui = self.jaeger_ui
         grafana = None
         if spec.grafana.enabled:
             ui = spec.grafana.ui
@@ -543,12 +531,8 @@ class TracedMesh(pulumi.ComponentResource):
                 spec.grafana.model_copy(
                     update={
                         "prometheus_url": self.prometheus_url,
-                        "jaeger_url": pulumi.Output.format(
-                            "http://{0}:{1}", jaeger.query_host, jaeger.query_port
-                        )
-                        if jaeger
-                        else None,
-                        "jaeger_ui_url": jaeger_ui,
+                        "jaeger_url": jaeger.query_url if jaeger else None,
+                        "jaeger_ui_url": self.jaeger_ui,
                         "external_url": external,
                         "shared_namespace": prometheus.namespace if shared else None,
                     }
@@ -559,9 +543,8 @@ class TracedMesh(pulumi.ComponentResource):
                 "grafana",
                 ui,
                 (grafana.service_host, grafana.service_port),
-                3000,
+                (grafana.local_url, grafana.port_forward),
                 "",
-                grafana.port_forward,
                 gateway,
                 after_istio,
             )
@@ -573,8 +556,8 @@ class TracedMesh(pulumi.ComponentResource):
                     update={
                         "namespace": plane.namespace,
                         "prometheus_url": self.prometheus_url,
-                        "tracing_url": tracing_url,
-                        "tracing_ui_url": jaeger_ui,
+                        "tracing_url": jaeger.query_grpc_url if jaeger else None,
+                        "tracing_ui_url": self.jaeger_ui,
                         "grafana_url": grafana.url if grafana else None,
                         "grafana_ui_url": self.grafana_ui,
                     }
@@ -585,9 +568,8 @@ class TracedMesh(pulumi.ComponentResource):
                 "kiali",
                 spec.kiali.ui,
                 (kiali.service_host, kiali.service_port),
-                20001,
+                (kiali.local_url, kiali.port_forward),
                 WEB_ROOT,
-                kiali.port_forward,
                 gateway,
                 after_istio,
             )

@@ -21,7 +21,8 @@ from mesh_tracing.settings.environments import PRESETS, RULES, Environment
 from mesh_tracing.spec import MISSING, PLAIN_TEXT, UNKNOWN_KEY, FieldPath, Key, Problem
 from mesh_tracing.traced_mesh import TracedMeshArgs
 
-SECTIONS = ("istio", "tracing", "jaeger", "gateway", "bookinfo", "prometheus", "grafana", "kiali")
+ENVIRONMENT = "environment"
+SECTIONS = tuple(name for name in TracedMeshArgs.model_fields if name != ENVIRONMENT)
 """Structured (map) config keys: the parts of `TracedMeshArgs`."""
 SECRETS: dict[str, FieldPath] = {
     "istioChartRepositoryPassword": ("istio", "chart_repository_password"),
@@ -101,7 +102,7 @@ def read_project_config(project: str) -> RawConfig:
 
 def parse_settings(stack: str, raw: RawConfig) -> StackSettings:
     problems: list[Problem] = []
-    environment = _environment(stack, raw.values.get("environment"), problems)
+    environment = _environment(stack, raw.values.get(ENVIRONMENT), problems)
     sections = _sections(raw.values, problems)
     unparsable = {p.path[0] for p in problems if p.path}
     problems += _unknown_keys(raw.values)
@@ -113,7 +114,7 @@ def parse_settings(stack: str, raw: RawConfig) -> StackSettings:
     document = _apply_preset(PRESETS[env], sections)
     for key in secrets:
         _put(document, SECRETS[key], PLACEHOLDER)
-    document = {k: v for k, v in document.items() if k not in unparsable} | {"environment": env.value}
+    document = {k: v for k, v in document.items() if k not in unparsable} | {ENVIRONMENT: env.value}
     mesh, found = TracedMeshArgs.check(json.dumps(document), numbers_as_text=True)
     offered = set(secrets) | {key for key in SECRETS if key in raw.values}
     # A section that is not a map is reported once, above; not again as missing.
@@ -180,7 +181,7 @@ def _sections(values: Mapping[str, str], problems: list[Problem]) -> dict[str, A
 
 
 def _unknown_keys(values: Mapping[str, str]) -> list[Problem]:
-    known = sorted({"environment", *SECTIONS, *SECRETS})
+    known = sorted({ENVIRONMENT, *SECTIONS, *SECRETS})
     return [
         Problem((Key(key),), UNKNOWN_KEY, "one of", keys=tuple(known))
         for key in sorted(values)

@@ -107,9 +107,9 @@ class StackChange:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     reordered: list[str] = field(default_factory=list)
+    """Only what they wait for changes: Pulumi records it, and touches nothing in the cluster."""
     adopted: dict[str, str] = field(default_factory=dict)
     """Deleted charts whose objects another chart renders under the same names: they stay in the cluster."""
-    """Only what they wait for changes: Pulumi records it, and touches nothing in the cluster."""
 
 
 def _resources(plan: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mesh_tracing.helm import retain_claims, retain_crds
 from mesh_tracing.tooling.plan import plan_document
 from mesh_tracing.tooling.recorder import Project
 
@@ -53,7 +54,7 @@ def kept(plan: Mapping[str, Any]) -> list[Kept]:
         options, inputs = resource.get("options", {}), resource["inputs"]
         kind = resource["type"].rsplit(":", 1)[-1]
         transforms = options.get("transforms", [])
-        if "retain_crds" in transforms and _chart(resource) == "base":
+        if retain_crds.__name__ in transforms and _chart(resource) == "base":
             items.append(
                 Kept(
                     "Istio's CustomResourceDefinitions (*.istio.io)",
@@ -62,7 +63,7 @@ def kept(plan: Mapping[str, Any]) -> list[Kept]:
                 )
             )
         stateful = _chart(resource) == "prometheus" and inputs["values"]["server"]["statefulSet"]["enabled"]
-        if "retain_claims" in transforms and not stateful:
+        if retain_claims.__name__ in transforms and not stateful:
             release, namespace = inputs["name"], inputs["namespace"]
             items.append(
                 Kept(

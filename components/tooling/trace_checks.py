@@ -5,8 +5,8 @@
 Standard library only: the same file runs on a laptop (`make verify`) and in the cluster (the optional
 check Job, which mounts it), so it has no dependency to install.
 
-    python trace_checks.py --jaeger URL --namespace bookinfo --environment dev --sampling 100 \\
-        --rate 2 [--tag environment ...] [--wait 300]
+    python trace_checks.py --jaeger URL --namespace bookinfo --sampling 100 --rate 2 \\
+        [--tag environment=dev ...] [--window 120] [--wait 300]
 """
 
 import argparse
@@ -26,6 +26,8 @@ HOPS = (("productpage", "details"), ("productpage", "reviews"), ("reviews", "rat
 """Bookinfo's calls: each is a client span in the caller's sidecar and a server span in the callee's."""
 SIDECAR_NODE = "sidecar~"
 """How an Istio sidecar's Envoy names itself (`node_id` tag); a gateway's starts with `router~`."""
+MAX_TRACES = 10_000
+"""The most traces one query asks for: far above what a check window holds."""
 SIGMAS = 4
 """Tolerance of the sampling check: the observed count may be this many standard deviations from the
 expected one (binomial), and at least a tenth of it or 2 traces."""
@@ -54,6 +56,16 @@ def _service(trace: Trace, span: Mapping[str, Any]) -> str:
 def _parent(span: Mapping[str, Any]) -> str | None:
     refs = [r for r in span.get("references") or [] if r.get("refType") == "CHILD_OF"]
     return str(refs[0]["spanID"]) if refs else None
+
+
+def app_service(namespace: str) -> str:
+    """The product page's service name in Jaeger: Istio names a sidecar's spans `<app>.<namespace>`."""
+    return f"{APP}.{namespace}"
+
+
+def trace_link(jaeger: str, trace: Trace | None) -> str | None:
+    """The Jaeger UI's page of `trace`."""
+    return f"{jaeger.rstrip('/')}/trace/{trace['traceID']}" if trace else None
 
 
 def services_of(trace: Trace) -> set[str]:
@@ -137,10 +149,10 @@ def evaluate(
     requests: int,
 ) -> tuple[list[Check], Trace | None]:
     """Every check on the traces of a window in which `requests` requests reached the product page."""
-    count = len(traces)
+    count, service = len(traces), app_service(namespace)
     if not traces:
-        return [Check("traces arrive", False, f"no trace of {APP}.{namespace} in the window")], None
-    checks = [Check("traces arrive", True, f"{count} traces of {APP}.{namespace}")]
+        return [Check("traces arrive", False, f"no trace of {service} in the window")], None
+    checks = [Check("traces arrive", True, f"{count} traces of {service}")]
     trace = complete(traces, namespace)
     if trace is None:
         seen = sorted(set().union(*(services_of(t) for t in traces)))
@@ -180,7 +192,7 @@ def evaluate(
 
 
 def fetch(
-    jaeger: str, service: str, start: float, end: float, limit: int, context: Any = None
+    jaeger: str, service: str, start: float, end: float, limit: int = MAX_TRACES, context: Any = None
 ) -> list[Trace]:
     """The traces of `service` between `start` and `end` (seconds since the epoch), from Jaeger's API."""
     query = urllib.parse.urlencode(
@@ -223,12 +235,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--wait", type=int, default=300, help="seconds to wait for a first complete trace")
     options = parser.parse_args(argv)
     tags = {t.split("=", 1)[0]: (t.split("=", 1)[1] if "=" in t else None) for t in options.tag}
-    service = f"{APP}.{options.namespace}"
+    service = app_service(options.namespace)
     deadline = time.time() + options.wait
     try:
         while True:
             end = time.time()
-            traces = fetch(options.jaeger, service, end - options.window, end, 10_000)
+            traces = fetch(options.jaeger, service, end - options.window, end)
             if complete(traces, options.namespace) or time.time() > deadline:
                 break
             print(
@@ -245,8 +257,7 @@ def main(argv: list[str]) -> int:
         percentage=options.sampling,
         requests=round(options.rate * options.window),
     )
-    link = f"{options.jaeger.rstrip('/')}/trace/{trace['traceID']}" if trace else None
-    print(report(checks, link))
+    print(report(checks, trace_link(options.jaeger, trace)))
     return 0 if all(c.ok for c in checks) else 1
 
 

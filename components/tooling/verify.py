@@ -60,8 +60,9 @@ def target(outputs: Mapping[str, Any]) -> Target:
             f"the stack's outputs lack {', '.join(missing)}: `make verify` needs the in-cluster Jaeger and "
             "Bookinfo (bookinfo.enabled: true)"
         )
-    forwards = [outputs[name] for name in ("jaegerUiPortForward",) if name in outputs]
+    forwards = [outputs["jaegerUiPortForward"]] if "jaegerUiPortForward" in outputs else []
     gateway = str(outputs.get("gatewayAddress", ""))
+    # Dev's hosts (`*.localtest.me`) resolve to 127.0.0.1, where the gateway's port-forward listens.
     if gateway.startswith("kubectl ") and any(
         urlparse(str(outputs[name])).hostname not in ("localhost", "127.0.0.1")
         for name in ("jaegerUi", "productPageUrl")
@@ -139,7 +140,6 @@ def _context(untrusted: bool) -> ssl.SSLContext:
 
 
 def _request(url: str) -> urllib.request.Request:
-    # Dev's hosts (`*.localtest.me`) resolve to 127.0.0.1, where the gateway's port-forward listens.
     return urllib.request.Request(url, headers={"User-Agent": "mesh-tracing-verify"})
 
 
@@ -173,15 +173,15 @@ def check(goal: Target, window: int, count: int, settle: int) -> tuple[list[trac
         else:
             end = time.time()
             start, requests = end - window, round(goal.rate * window)
-        service = f"{trace_checks.APP}.{goal.namespace}"
+        service = trace_checks.app_service(goal.namespace)
         try:
-            traces = trace_checks.fetch(goal.jaeger, service, start, end, 10_000, context)
+            traces = trace_checks.fetch(goal.jaeger, service, start, end, context=context)
         except trace_checks.UnreachableError as error:
             raise CannotCheckError(str(error)) from error
     checks, trace = trace_checks.evaluate(
         traces, namespace=goal.namespace, tags=goal.tags, percentage=goal.sampling, requests=requests
     )
-    return checks, f"{goal.jaeger.rstrip('/')}/trace/{trace['traceID']}" if trace else None
+    return checks, trace_checks.trace_link(goal.jaeger, trace)
 
 
 def main(argv: list[str]) -> int:
